@@ -1,0 +1,1 @@
+# rules for cli/ (see Makefile.am)

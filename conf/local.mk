@@ -1,0 +1,1 @@
+# rules for conf/ (see Makefile.am)

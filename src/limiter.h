@@ -1,0 +1,85 @@
+/* limiter.h - the sliding-window rules of pingpong, as pure arithmetic.
+ * No I/O, no clock, no malloc: callers pass the windows, the policy and "now". */
+#ifndef PP_LIMITER_H
+#define PP_LIMITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Admissions that fall in the same millisecond share one bucket, so a window
+ * never holds more than min(limit, window_ms) buckets, oldest first. */
+struct pp_bucket {
+	int64_t  t_ms;  /* admission time, ms since the epoch */
+	uint32_t n;     /* admissions at t_ms */
+	uint32_t pad;   /* keeps the on-disk layout fixed: 16 bytes a bucket */
+};
+
+struct pp_window {
+	struct pp_bucket *b; /* borrowed: owned by the caller, sorted by t_ms */
+	uint32_t n;          /* buckets in use */
+	uint32_t cap;        /* buckets b can hold */
+};
+
+struct pp_limit {
+	uint32_t limit;     /* admissions allowed in any window, >= 1 */
+	int64_t  window_ms; /* window length, >= 1 */
+};
+
+enum pp_limit_id { PP_LIMIT_NONE = -1, PP_LIMIT_KEY = 0, PP_LIMIT_GLOBAL = 1 };
+
+struct pp_policy {
+	struct pp_limit per_key;
+	struct pp_limit global;
+};
+
+/* What one window looks like at "now". */
+struct pp_window_state {
+	uint32_t used;      /* live admissions in (now - window, now] */
+	uint32_t remaining; /* limit - used, never negative */
+	bool     full;      /* used >= limit */
+	int64_t  reset_ms;  /* until the oldest live admission expires; 0 if none */
+	int64_t  retry_ms;  /* if full: until one more admission fits, > 0 */
+	int64_t  age_ms;    /* if full: since the admission that filled it */
+};
+
+struct pp_decision {
+	bool admit;
+	enum pp_limit_id refused_by; /* PP_LIMIT_NONE when admitted */
+	int64_t retry_ms;            /* until every full limit has room; 0 if admitted */
+	int64_t throttle_age_ms;     /* age of the refusing limit's fill */
+	struct pp_window_state key;
+	struct pp_window_state global;
+};
+
+/* Times later than now (a clock stepped backwards) count as now, so a key is
+ * never locked out for longer than its window. */
+void pp_limiter_inspect(const struct pp_window *w, const struct pp_limit *l,
+                        int64_t now_ms, struct pp_window_state *out);
+
+/* Decides without changing anything. Admit iff both windows have room. When
+ * both are full, refused_by names the one that frees last (ties: per-key). */
+void pp_limiter_decide(const struct pp_window *key, const struct pp_window *global,
+                       const struct pp_policy *p, int64_t now_ms,
+                       struct pp_decision *out);
+
+/* Records an admission at now_ms: drops expired buckets, clamps future ones to
+ * now, appends (or merges into) the newest bucket. Returns 0, or -1 when
+ * w->cap is too small (w is then unchanged). cap >= pp_limiter_cap(l) always
+ * suffices for a window that had room. */
+int pp_limiter_record(struct pp_window *w, const struct pp_limit *l, int64_t now_ms);
+
+/* Drops expired buckets only. Returns the live buckets left. */
+uint32_t pp_limiter_prune(struct pp_window *w, const struct pp_limit *l, int64_t now_ms);
+
+/* Buckets a window of this limit can need: min(limit, window_ms) + 1. */
+uint32_t pp_limiter_cap(const struct pp_limit *l);
+
+/* Full decision and record in one step, for a caller holding both windows
+ * writable (the store's write transaction). On admit both windows are
+ * recorded and out describes them after the admission. Returns 0, or -1 if a
+ * window's cap is too small (nothing recorded). */
+int pp_limiter_admit(struct pp_window *key, struct pp_window *global,
+                     const struct pp_policy *p, int64_t now_ms,
+                     struct pp_decision *out);
+
+#endif
