@@ -1,0 +1,27 @@
+/* metrics.h - request counters shared by every worker process on the host,
+ * rendered as Prometheus text format 0.0.4 for GET /metrics. */
+#ifndef PP_METRICS_H
+#define PP_METRICS_H
+
+#include <stddef.h>
+
+#include "limiter.h"
+
+/* Maps (creating if needed) the shared counter file in dir, so totals are
+ * exact across workers and survive worker restarts. Returns 0, or -1 with
+ * errno set; without it the other calls do nothing and render says so. */
+int pp_metrics_open(const char *dir);
+void pp_metrics_close(void);
+
+/* One answered request: its HTTP status and how long it took. */
+void pp_metrics_request(int status, double seconds);
+/* One refusal, by the limit that refused. */
+void pp_metrics_throttled(enum pp_limit_id which);
+/* One store error (whatever the fail_open policy did with it). */
+void pp_metrics_store_error(void);
+
+/* Writes the exposition into buf (cap bytes). Returns its length, or 0 if
+ * cap was too small (buf then holds nothing useful). */
+size_t pp_metrics_render(char *buf, size_t cap);
+
+#endif
