@@ -1,0 +1,94 @@
+/* handler.c - one request from validated input to a formatted answer. The
+ * only place that applies the store-error policy (fail_open). */
+#include "handler.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+
+static void
+ping(struct pp_server *srv, struct pp_request *rq)
+{
+	struct pp_decision d;
+	const struct pp_policy *p = &srv->cfg->policy;
+	int rc = pp_store_hit(srv->store, rq->http.key, rq->http.key_len, p, srv->now_ms(), &d);
+
+	if (rc) {
+		pp_metrics_store_error();
+		if (srv->cfg->fail_open) {
+			/* One line per ten seconds, with the count, not one per request. */
+			time_t t = time(NULL);
+			srv->fail_open_count++;
+			if (t - srv->last_fail_open_log >= 10) {
+				pp_log_error("store unavailable (%s): fail_open admitted %lu requests",
+				             pp_store_strerror(rc), srv->fail_open_count);
+				srv->last_fail_open_log = t;
+				srv->fail_open_count = 0;
+			}
+			/* No quota is known, so no quota fields are sent. */
+			rq->res.status = 200;
+			rq->res.body_len = (size_t)snprintf(rq->res.body, sizeof(rq->res.body),
+			                                    "{\"response\":\"pong\"}");
+			return;
+		}
+		pp_response_header(&rq->res, "Retry-After", "1");
+		pp_response_error(&rq->res, 503, "store_unavailable",
+		                  "The rate-limit store is unavailable; retry shortly.");
+		return;
+	}
+	if (d.admit) {
+		pp_response_pong(&rq->res, p, &d);
+	} else {
+		pp_metrics_throttled(d.refused_by);
+		pp_response_throttled(&rq->res, p, &d);
+		if (pp_log_enabled(PP_LOG_DEBUG))
+			pp_log_debug("throttled by %s limit, retry in %lld ms",
+			             d.refused_by == PP_LIMIT_GLOBAL ? "global" : "per-key",
+			             (long long)d.retry_ms);
+	}
+}
+
+void
+pp_handle(struct pp_server *srv, struct pp_request *rq)
+{
+	struct pp_verdict v;
+
+	pp_validate(&rq->http, &v);
+	switch (v.route) {
+	case PP_ROUTE_ERROR:
+		if (v.allow)
+			pp_response_header(&rq->res, "Allow", "%s", v.allow);
+		pp_response_error(&rq->res, v.status, v.error, v.message);
+		break;
+	case PP_ROUTE_PING:
+		ping(srv, rq);
+		break;
+	case PP_ROUTE_HEALTHZ:
+		rq->res.status = 200;
+		rq->res.body_len = (size_t)snprintf(rq->res.body, sizeof(rq->res.body), "{\"status\":\"ok\"}");
+		break;
+	case PP_ROUTE_READYZ:
+		if (pp_store_probe(srv->store) == PP_STORE_OK) {
+			rq->res.status = 200;
+			rq->res.body_len = (size_t)snprintf(rq->res.body, sizeof(rq->res.body),
+			                                    "{\"status\":\"ready\"}");
+		} else {
+			pp_metrics_store_error();
+			pp_response_header(&rq->res, "Retry-After", "1");
+			pp_response_error(&rq->res, 503, "store_unavailable",
+			                  "The rate-limit store cannot be read and written.");
+		}
+		break;
+	case PP_ROUTE_METRICS:
+		rq->res.status = 200;
+		rq->res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+		rq->res.body_len = pp_metrics_render(rq->res.body, sizeof(rq->res.body));
+		if (rq->res.body_len == 0) {
+			rq->res.content_type = "application/json";
+			pp_response_error(&rq->res, 500, "internal_error", "Metrics did not fit the buffer.");
+		}
+		break;
+	}
+}

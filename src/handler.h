@@ -1,0 +1,23 @@
+/* handler.h - answers one request: validate, ask the store, format. Knows
+ * neither FastCGI nor LMDB; the worker loop in fcgi.c calls it. */
+#ifndef PP_HANDLER_H
+#define PP_HANDLER_H
+
+#include <time.h>
+
+#include "config.h"
+#include "request.h"
+#include "store.h"
+
+struct pp_server {
+	const struct pp_config *cfg;
+	struct pp_limiter_store *store;
+	int64_t (*now_ms)(void); /* the clock, injectable for tests */
+	time_t last_fail_open_log;
+	unsigned long fail_open_count;
+};
+
+/* Fills rq->res from rq->http. Never fails: every problem is an answer. */
+void pp_handle(struct pp_server *srv, struct pp_request *rq);
+
+#endif

@@ -1,0 +1,124 @@
+/* main.c - pingpong-fcgi: options, config, the store opened in this process
+ * (each worker after fork), then the FastCGI loop until SIGTERM. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "clock.h"
+#include "fcgi.h"
+#include "handler.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+#ifndef PP_SYSCONFDIR
+#define PP_SYSCONFDIR "/etc"
+#endif
+
+extern char **environ;
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: pingpong-fcgi [-c FILE] [-t] [-V] [-h]\n"
+	        "  -c FILE  configuration (default %s/pingpong/pingpong.conf)\n"
+	        "  -t       check the configuration, print it and exit\n"
+	        "  -V       print the version and exit\n"
+	        "Speaks FastCGI on the socket passed as fd 0, e.g.\n"
+	        "  spawn-fcgi -s /run/pingpong.sock -n -- multiwatch -f 4 -- pingpong-fcgi\n",
+	        PP_SYSCONFDIR);
+}
+
+static void
+describe(const struct pp_config *c, char *out, size_t cap)
+{
+	snprintf(out, cap,
+	         "per-key %u per %lld ms, global %u per %lld ms, store lmdb at %s, map %llu MiB, fail_open %s",
+	         c->policy.per_key.limit, (long long)c->policy.per_key.window_ms,
+	         c->policy.global.limit, (long long)c->policy.global.window_ms, c->db_path,
+	         (unsigned long long)(c->db_map_size >> 20), c->fail_open ? "yes" : "no");
+}
+
+int
+main(int argc, char **argv)
+{
+	static char default_conf[1024];
+	const char *conf = NULL;
+	int check_only = 0, opt;
+	char err[1200], desc[1400];
+	struct pp_config cfg;
+
+	snprintf(default_conf, sizeof(default_conf), "%s/pingpong/pingpong.conf", PP_SYSCONFDIR);
+	while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 't': check_only = 1; break;
+		case 'V': printf("pingpong-fcgi %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	pp_log_init("pingpong-fcgi", PP_LOG_INFO);
+	pp_config_defaults(&cfg);
+	/* The default file may be absent (a container configured by env). */
+	if (pp_config_load_file(&cfg, conf ? conf : default_conf, conf == NULL, err, sizeof(err)) ||
+	    pp_config_load_env(&cfg, environ, err, sizeof(err))) {
+		pp_log_error("configuration: %s", err);
+		return 1;
+	}
+	pp_log_set_level(cfg.log_level);
+	describe(&cfg, desc, sizeof(desc));
+	if (check_only) {
+		printf("configuration ok: %s\n", desc);
+		return 0;
+	}
+	if (!pp_fcgi_stdin_is_socket()) {
+		pp_log_error("fd 0 is not a socket: start pingpong-fcgi under spawn-fcgi, multiwatch "
+		             "or the web server (see pingpong-fcgi(8))");
+		return 1;
+	}
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop; /* no SA_RESTART: accept() must return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pp_clock_init();
+	struct pp_limiter_store store;
+	int rc = pp_store_open(&store, &cfg);
+	if (rc) {
+		pp_log_error("cannot open the store at %s: %s", cfg.db_path, pp_store_strerror(rc));
+		return 1;
+	}
+	if (pp_metrics_open(cfg.db_path))
+		pp_log_warn("metrics unavailable: cannot map the counter file in %s", cfg.db_path);
+	pp_log_info("started: %s", desc);
+
+	struct pp_server srv = { .cfg = &cfg, .store = &store, .now_ms = pp_clock_now_ms };
+	rc = pp_fcgi_serve(&srv, &stopping);
+	pp_metrics_close();
+	pp_store_close(&store);
+	if (stopping)
+		pp_log_info("stopped");
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,436 @@
+/* store_lmdb.c - the only code that knows LMDB. A refusal is decided from a
+ * reused read-only snapshot; an admission is one short write transaction:
+ * get -> limiter -> put -> commit, atomic across every worker on the host. */
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+
+/* Expired windows reclaimed per admission: more than the one new key an
+ * admission can add, so dead windows never pile up. */
+#define RECLAIM_BATCH 4
+/* Bound on one emergency sweep when the map is full. */
+#define RECLAIM_SWEEP 100000
+/* At most one "map full" line per this many seconds per worker. */
+#define FULL_LOG_EVERY 10
+
+static const char GLOBAL_KEY[] = { '\0', 'G' }; /* never 16 bytes: no clash with an id */
+
+struct pp_store {
+	MDB_env *env;
+	MDB_dbi windows; /* id (16 bytes) or GLOBAL_KEY -> struct pp_bucket[] */
+	MDB_dbi expiry;  /* be64 expiry ms + id -> "", oldest first */
+	MDB_dbi meta;    /* "secret", "probe" */
+	MDB_txn *rtxn;   /* reset between requests, renewed for each */
+	struct pp_bucket *kbuf, *gbuf;
+	uint32_t kcap, gcap;
+	time_t last_full_log;
+};
+
+static int
+map_rc(int rc)
+{
+	switch (rc) {
+	case 0: return PP_STORE_OK;
+	case MDB_MAP_FULL: return PP_STORE_EFULL;
+	case MDB_READERS_FULL: return PP_STORE_EBUSY;
+	case ENOMEM: return PP_STORE_ENOMEM;
+	default: return PP_STORE_EIO;
+	}
+}
+
+static int
+grow(struct pp_bucket **buf, uint32_t *cap, uint32_t want)
+{
+	if (*cap >= want)
+		return 0;
+	struct pp_bucket *nb = realloc(*buf, (size_t)want * sizeof(**buf));
+	if (!nb)
+		return -1;
+	*buf = nb;
+	*cap = want;
+	return 0;
+}
+
+/* Reads a window into buf. A record larger than the buffer (the limit was
+ * lowered since it was written) keeps its newest buckets. */
+static int
+load(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, struct pp_window *w)
+{
+	MDB_val v;
+	int rc = mdb_get(txn, dbi, k, &v);
+	w->n = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (v.mv_size % sizeof(struct pp_bucket) != 0) {
+		pp_log_warn("store: ignoring a window record of %zu bytes (not whole buckets)", v.mv_size);
+		return 0;
+	}
+	size_t n = v.mv_size / sizeof(struct pp_bucket), skip = 0;
+	if (n > w->cap) {
+		skip = n - w->cap;
+		n = w->cap;
+	}
+	memcpy(w->b, (const char *)v.mv_data + skip * sizeof(struct pp_bucket), n * sizeof(struct pp_bucket));
+	w->n = (uint32_t)n;
+	return 0;
+}
+
+static int
+save(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const struct pp_window *w)
+{
+	MDB_val v = { w->n * sizeof(struct pp_bucket), w->b };
+	return mdb_put(txn, dbi, k, &v, 0);
+}
+
+static void
+expiry_key(unsigned char out[8 + PP_KEYID_LEN], int64_t exp, const unsigned char *id)
+{
+	uint64_t u = (uint64_t)exp;
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (unsigned char)(u & 0xff);
+		u >>= 8;
+	}
+	memcpy(out + 8, id, PP_KEYID_LEN);
+}
+
+static int64_t
+expiry_of(const unsigned char k[8])
+{
+	uint64_t u = 0;
+	for (int i = 0; i < 8; i++)
+		u = (u << 8) | k[i];
+	return (int64_t)u;
+}
+
+/* Deletes up to max windows that expired by now, re-indexing any that the
+ * index had wrong (the window was changed by a config edit). */
+static int
+reclaim(struct pp_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
+        size_t max, size_t *freed)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	unsigned char reindex[RECLAIM_BATCH][8 + PP_KEYID_LEN];
+	size_t nre = 0, seen = 0;
+	int rc = mdb_cursor_open(txn, s->expiry, &c);
+	if (rc)
+		return rc;
+	*freed = 0;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && seen < max;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT), seen++) {
+		if (k.mv_size != 8 + PP_KEYID_LEN) {
+			if ((rc = mdb_cursor_del(c, 0)))
+				break;
+			continue;
+		}
+		if (expiry_of(k.mv_data) > now)
+			break;
+		unsigned char idb[PP_KEYID_LEN];
+		memcpy(idb, (unsigned char *)k.mv_data + 8, PP_KEYID_LEN);
+		if ((rc = mdb_cursor_del(c, 0)))
+			break;
+		MDB_val wk = { PP_KEYID_LEN, idb };
+		struct pp_window w = { s->kbuf, 0, s->kcap };
+		if ((rc = load(txn, s->windows, &wk, &w)))
+			break;
+		if (w.n > 0 && pp_limiter_prune(&w, l, now) > 0) {
+			if (nre < RECLAIM_BATCH)
+				expiry_key(reindex[nre++], w.b[w.n - 1].t_ms + l->window_ms, idb);
+			continue;
+		}
+		rc = mdb_del(txn, s->windows, &wk, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			break;
+		rc = 0;
+		(*freed)++;
+		if (nre == RECLAIM_BATCH)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	for (size_t i = 0; rc == 0 && i < nre; i++) {
+		MDB_val ek = { sizeof(reindex[i]), reindex[i] }, ev = { 0, NULL };
+		rc = mdb_put(txn, s->expiry, &ek, &ev, 0);
+	}
+	return rc;
+}
+
+static void
+log_full(struct pp_store *s, const char *what)
+{
+	time_t t = time(NULL);
+	if (t - s->last_full_log < FULL_LOG_EVERY)
+		return;
+	s->last_full_log = t;
+	pp_log_error("store: LMDB map full (%s); raise db_map_size", what);
+}
+
+/* Sweeps every expired window when the map is full. Returns freed count. */
+static size_t
+sweep(struct pp_store *s, const struct pp_limit *l, int64_t now)
+{
+	MDB_txn *txn;
+	size_t freed = 0;
+	if (mdb_txn_begin(s->env, NULL, 0, &txn))
+		return 0;
+	int rc = 0;
+	size_t total = 0;
+	while (rc == 0 && total < RECLAIM_SWEEP) {
+		rc = reclaim(s, txn, l, now, RECLAIM_BATCH, &freed);
+		if (rc || freed == 0)
+			break;
+		total += freed;
+	}
+	if (rc || mdb_txn_commit(txn)) {
+		if (rc)
+			mdb_txn_abort(txn);
+		return 0;
+	}
+	if (total)
+		pp_log_warn("store: map full, reclaimed %zu expired windows", total);
+	return total;
+}
+
+static int
+renew_read(struct pp_store *s)
+{
+	int rc = mdb_txn_renew(s->rtxn);
+	if (rc == MDB_READERS_FULL) {
+		int dead = 0;
+		mdb_reader_check(s->env, &dead);
+		if (dead)
+			pp_log_warn("store: cleared %d stale reader slots", dead);
+		rc = mdb_txn_renew(s->rtxn);
+	}
+	return rc;
+}
+
+static int
+snapshot_decide(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
+                int64_t now, struct pp_decision *out)
+{
+	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
+	int rc = renew_read(s);
+	if (rc)
+		return rc;
+	rc = load(s->rtxn, s->windows, kk, &kw);
+	if (!rc)
+		rc = load(s->rtxn, s->windows, gk, &gw);
+	mdb_txn_reset(s->rtxn);
+	if (!rc)
+		pp_limiter_decide(&kw, &gw, p, now, out);
+	return rc;
+}
+
+static int
+write_admit(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
+            int64_t now, struct pp_decision *out)
+{
+	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
+	MDB_txn *txn;
+	size_t freed;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size and go on. */
+		mdb_env_set_mapsize(s->env, 0);
+		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	}
+	if (rc)
+		return rc;
+	if ((rc = load(txn, s->windows, kk, &kw)) || (rc = load(txn, s->windows, gk, &gw)))
+		goto fail;
+	int64_t old_exp = kw.n ? kw.b[kw.n - 1].t_ms + p->per_key.window_ms : 0;
+	if (pp_limiter_admit(&kw, &gw, p, now, out)) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	if (!out->admit) /* another worker took the last unit since the snapshot */
+		goto fail;
+	unsigned char ek[8 + PP_KEYID_LEN];
+	MDB_val ekv = { sizeof(ek), ek }, empty = { 0, NULL };
+	if (old_exp) {
+		expiry_key(ek, old_exp, kk->mv_data);
+		rc = mdb_del(txn, s->expiry, &ekv, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			goto fail;
+	}
+	expiry_key(ek, now + p->per_key.window_ms, kk->mv_data);
+	if ((rc = save(txn, s->windows, kk, &kw)) || (rc = save(txn, s->windows, gk, &gw)) ||
+	    (rc = mdb_put(txn, s->expiry, &ekv, &empty, 0)))
+		goto fail;
+	/* reclaim() reuses kbuf: the decision is already in out. */
+	if ((rc = reclaim(s, txn, &p->per_key, now, RECLAIM_BATCH, &freed)))
+		goto fail;
+	return mdb_txn_commit(txn);
+fail:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static int
+lmdb_hit(struct pp_store *s, const struct pp_keyid *id, const struct pp_policy *p,
+         int64_t now, struct pp_decision *out)
+{
+	MDB_val kk = { PP_KEYID_LEN, (void *)id->b }, gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY };
+	int rc;
+
+	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&p->per_key)) ||
+	    grow(&s->gbuf, &s->gcap, pp_limiter_cap(&p->global)))
+		return PP_STORE_ENOMEM;
+	if ((rc = snapshot_decide(s, &kk, &gk, p, now, out)))
+		goto out;
+	if (!out->admit)
+		return PP_STORE_OK;
+	rc = write_admit(s, &kk, &gk, p, now, out);
+	if (rc == MDB_MAP_FULL) {
+		sweep(s, &p->per_key, now);
+		rc = write_admit(s, &kk, &gk, p, now, out);
+		if (rc == MDB_MAP_FULL)
+			log_full(s, "live windows fill it");
+	}
+out:
+	if (rc && rc != MDB_MAP_FULL)
+		pp_log_error("store: %s", mdb_strerror(rc));
+	return map_rc(rc);
+}
+
+static int
+lmdb_probe(struct pp_store *s)
+{
+	MDB_txn *txn;
+	MDB_val k = { 5, "probe" }, v;
+	int64_t t = (int64_t)time(NULL);
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		return map_rc(rc);
+	v.mv_size = sizeof(t);
+	v.mv_data = &t;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0))) {
+		mdb_txn_abort(txn);
+		return map_rc(rc);
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		return map_rc(rc);
+	if ((rc = renew_read(s)))
+		return map_rc(rc);
+	rc = mdb_get(s->rtxn, s->meta, &k, &v);
+	mdb_txn_reset(s->rtxn);
+	return map_rc(rc);
+}
+
+static void
+lmdb_close(struct pp_store *s)
+{
+	if (!s)
+		return;
+	if (s->rtxn)
+		mdb_txn_abort(s->rtxn);
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s->kbuf);
+	free(s->gbuf);
+	free(s);
+}
+
+/* Opens the databases and makes (once per installation) the hashing secret. */
+static int
+open_dbs(struct pp_store *s, unsigned char secret[32])
+{
+	MDB_txn *txn;
+	MDB_val k = { 6, "secret" }, v;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		return rc;
+	if ((rc = mdb_dbi_open(txn, "windows", MDB_CREATE, &s->windows)) ||
+	    (rc = mdb_dbi_open(txn, "expiry", MDB_CREATE, &s->expiry)) ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)))
+		goto fail;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == 0 && v.mv_size == 32) {
+		memcpy(secret, v.mv_data, 32);
+	} else if (rc == MDB_NOTFOUND) {
+		randombytes_buf(secret, 32);
+		v.mv_size = 32;
+		v.mv_data = secret;
+		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)))
+			goto fail;
+	} else {
+		if (rc == 0)
+			rc = MDB_CORRUPTED;
+		goto fail;
+	}
+	return mdb_txn_commit(txn);
+fail:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static int
+lmdb_open(struct pp_store **out, const struct pp_config *cfg, unsigned char secret[32])
+{
+	struct pp_store *s = calloc(1, sizeof(*s));
+	int rc, dead = 0;
+	const char *step = "create";
+
+	*out = NULL;
+	if (!s)
+		return PP_STORE_ENOMEM;
+	if (mkdir(cfg->db_path, 0700) && errno != EEXIST) {
+		pp_log_error("store: cannot create %s: %s", cfg->db_path, strerror(errno));
+		free(s);
+		return PP_STORE_EIO;
+	}
+	if ((rc = mdb_env_create(&s->env)))
+		goto fail;
+	step = "configure";
+	if ((rc = mdb_env_set_mapsize(s->env, (size_t)cfg->db_map_size)) ||
+	    (rc = mdb_env_set_maxdbs(s->env, 4)))
+		goto fail;
+	/* NOSYNC: the windows are short-lived; a process crash loses nothing
+	 * (the OS holds the pages), a power loss may cost the last moments. */
+	step = "open";
+	if ((rc = mdb_env_open(s->env, cfg->db_path, MDB_NOSYNC, 0600)))
+		goto fail;
+	step = "check readers";
+	if ((rc = mdb_reader_check(s->env, &dead)))
+		goto fail;
+	if (dead)
+		pp_log_warn("store: cleared %d stale reader slots left by dead workers", dead);
+	step = "open databases";
+	if ((rc = open_dbs(s, secret)))
+		goto fail;
+	step = "begin read";
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn)))
+		goto fail;
+	mdb_txn_reset(s->rtxn);
+	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&cfg->policy.per_key)) ||
+	    grow(&s->gbuf, &s->gcap, pp_limiter_cap(&cfg->policy.global))) {
+		lmdb_close(s);
+		return PP_STORE_ENOMEM;
+	}
+	*out = s;
+	return PP_STORE_OK;
+fail:
+	pp_log_error("store: LMDB %s %s: %s", step, cfg->db_path, mdb_strerror(rc));
+	lmdb_close(s);
+	return map_rc(rc);
+}
+
+const struct pp_store_ops pp_store_lmdb = {
+	.name = "lmdb",
+	.open = lmdb_open,
+	.hit = lmdb_hit,
+	.probe = lmdb_probe,
+	.close = lmdb_close,
+};
