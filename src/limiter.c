@@ -74,6 +74,8 @@ pp_limiter_decide(const struct pp_window *key, const struct pp_window *global,
 	memset(out, 0, sizeof(*out));
 	pp_limiter_inspect(key, &p->per_key, now, &out->key);
 	pp_limiter_inspect(global, &p->global, now, &out->global);
+	out->rewrite = (key->n && key->b[key->n - 1].t_ms > now) ||
+	               (global->n && global->b[global->n - 1].t_ms > now);
 	out->admit = !out->key.full && !out->global.full;
 	out->refused_by = PP_LIMIT_NONE;
 	if (out->admit)
@@ -110,18 +112,23 @@ pp_limiter_prune(struct pp_window *w, const struct pp_limit *l, int64_t now)
 	return j;
 }
 
+/* Whether recording at now fits in w->cap, without changing w. */
+static bool
+fits(const struct pp_window *w, const struct pp_limit *l, int64_t now)
+{
+	uint32_t i = 0;
+	while (i < w->n && !live(w->b[i].t_ms, l, now))
+		i++;
+	uint32_t live_n = w->n - i;
+	bool merges = live_n > 0 && clamp(w->b[w->n - 1].t_ms, now) == now;
+	return merges || live_n + 1 <= w->cap;
+}
+
 int
 pp_limiter_record(struct pp_window *w, const struct pp_limit *l, int64_t now)
 {
-	/* Check space before changing anything so a failure leaves w intact. */
-	uint32_t i = 0, live_n;
-	while (i < w->n && !live(w->b[i].t_ms, l, now))
-		i++;
-	live_n = w->n - i;
-	bool merges = live_n > 0 && clamp(w->b[w->n - 1].t_ms, now) == now;
-	if (!merges && live_n + 1 > w->cap)
+	if (!fits(w, l, now))
 		return -1;
-
 	pp_limiter_prune(w, l, now);
 	if (w->n > 0 && w->b[w->n - 1].t_ms == now) {
 		w->b[w->n - 1].n++;
@@ -139,12 +146,18 @@ pp_limiter_admit(struct pp_window *key, struct pp_window *global,
                  const struct pp_policy *p, int64_t now, struct pp_decision *out)
 {
 	pp_limiter_decide(key, global, p, now, out);
-	if (!out->admit)
+	if (!out->admit) {
+		if (out->rewrite) {
+			pp_limiter_prune(key, &p->per_key, now);
+			pp_limiter_prune(global, &p->global, now);
+		}
 		return 0;
-	if (key->cap < pp_limiter_cap(&p->per_key) || global->cap < pp_limiter_cap(&p->global))
+	}
+	/* Both or neither: check room in each before recording either. */
+	if (!fits(key, &p->per_key, now) || !fits(global, &p->global, now))
 		return -1;
-	if (pp_limiter_record(key, &p->per_key, now) || pp_limiter_record(global, &p->global, now))
-		return -1;
+	pp_limiter_record(key, &p->per_key, now);
+	pp_limiter_record(global, &p->global, now);
 	pp_limiter_inspect(key, &p->per_key, now, &out->key);
 	pp_limiter_inspect(global, &p->global, now, &out->global);
 	return 0;

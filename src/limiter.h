@@ -47,6 +47,9 @@ struct pp_decision {
 	enum pp_limit_id refused_by; /* PP_LIMIT_NONE when admitted */
 	int64_t retry_ms;            /* until every full limit has room; 0 if admitted */
 	int64_t throttle_age_ms;     /* age of the refusing limit's fill */
+	bool rewrite;                /* a window held times after now (clock
+	                              * stepped back): save it clamped even on
+	                              * refusal, or the key stays locked out */
 	struct pp_window_state key;
 	struct pp_window_state global;
 };
@@ -76,8 +79,9 @@ uint32_t pp_limiter_cap(const struct pp_limit *l);
 
 /* Full decision and record in one step, for a caller holding both windows
  * writable (the store's write transaction). On admit both windows are
- * recorded and out describes them after the admission. Returns 0, or -1 if a
- * window's cap is too small (nothing recorded). */
+ * recorded and out describes them after the admission. On a refusal with
+ * out->rewrite set, both windows are pruned and clamped to now, to be saved. Returns 0, or -1 if a
+ * window's cap is too small (nothing recorded; pp_limiter_cap() always fits). */
 int pp_limiter_admit(struct pp_window *key, struct pp_window *global,
                      const struct pp_policy *p, int64_t now_ms,
                      struct pp_decision *out);

@@ -255,7 +255,9 @@ write_admit(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy
 		rc = ENOMEM;
 		goto fail;
 	}
-	if (!out->admit) /* another worker took the last unit since the snapshot */
+	/* Refused after all (another worker took the last unit since the
+	 * snapshot): nothing to record unless stepped-back times need clamping. */
+	if (!out->admit && !out->rewrite)
 		goto fail;
 	unsigned char ek[8 + PP_KEYID_LEN];
 	MDB_val ekv = { sizeof(ek), ek }, empty = { 0, NULL };
@@ -265,10 +267,21 @@ write_admit(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy
 		if (rc && rc != MDB_NOTFOUND)
 			goto fail;
 	}
-	expiry_key(ek, now + p->per_key.window_ms, kk->mv_data);
-	if ((rc = save(txn, s->windows, kk, &kw)) || (rc = save(txn, s->windows, gk, &gw)) ||
-	    (rc = mdb_put(txn, s->expiry, &ekv, &empty, 0)))
+	if (kw.n == 0) { /* refused on the global limit alone: the key keeps no record */
+		rc = mdb_del(txn, s->windows, kk, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			goto fail;
+		rc = 0;
+	} else if ((rc = save(txn, s->windows, kk, &kw))) {
 		goto fail;
+	}
+	if ((rc = save(txn, s->windows, gk, &gw)))
+		goto fail;
+	if (kw.n) {
+		expiry_key(ek, kw.b[kw.n - 1].t_ms + p->per_key.window_ms, kk->mv_data);
+		if ((rc = mdb_put(txn, s->expiry, &ekv, &empty, 0)))
+			goto fail;
+	}
 	/* reclaim() reuses kbuf: the decision is already in out. */
 	if ((rc = reclaim(s, txn, &p->per_key, now, RECLAIM_BATCH, &freed)))
 		goto fail;
@@ -290,7 +303,7 @@ lmdb_hit(struct pp_store *s, const struct pp_keyid *id, const struct pp_policy *
 		return PP_STORE_ENOMEM;
 	if ((rc = snapshot_decide(s, &kk, &gk, p, now, out)))
 		goto out;
-	if (!out->admit)
+	if (!out->admit && !out->rewrite)
 		return PP_STORE_OK;
 	rc = write_admit(s, &kk, &gk, p, now, out);
 	if (rc == MDB_MAP_FULL) {
