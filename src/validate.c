@@ -3,8 +3,22 @@
 #include "validate.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* jansson does not always say "out of memory" (a failed lexer set-up reads
+ * as an unknown error), so its allocations go through here and say it. */
+static bool json_oom;
+
+static void *
+json_alloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		json_oom = true;
+	return p;
+}
 
 static void
 fail(struct pp_verdict *out, int status, const char *error, const char *message)
@@ -104,9 +118,19 @@ pp_validate(const struct pp_http_req *req, struct pp_verdict *out)
 	}
 
 	json_error_t jerr;
+	static bool hooked;
+	if (!hooked) {
+		json_set_alloc_funcs(json_alloc, free);
+		hooked = true;
+	}
+	json_oom = false;
 	/* Duplicate members would make "request" ambiguous: reject them. */
 	json_t *doc = json_loadb(req->body ? req->body : "", req->body_len,
 	                         JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc && (json_oom || json_error_code(&jerr) == json_error_out_of_memory)) {
+		fail(out, 500, "internal_error", "The server ran out of memory; retry shortly.");
+		return;
+	}
 	if (!doc || !json_is_object(doc)) {
 		json_decref(doc);
 		fail(out, 400, "invalid_json", "The body must be a JSON object.");

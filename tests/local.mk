@@ -14,3 +14,10 @@ tests_unit_test_limiter_CFLAGS = $(PP_TEST_CFLAGS)
 tests_unit_test_limiter_LDADD = $(PP_TEST_LIBS)
 UNIT_TESTS += tests/unit/test_limiter
 TESTS += tests/unit/test_limiter
+
+# Replaces malloc process-wide: in TESTS only, never under ASan.
+check_PROGRAMS += tests/unit/test_chaos
+tests_unit_test_chaos_SOURCES = tests/unit/test_chaos.c
+tests_unit_test_chaos_CFLAGS = $(PP_TEST_CFLAGS)
+tests_unit_test_chaos_LDADD = $(PP_TEST_LIBS)
+TESTS += tests/unit/test_chaos
