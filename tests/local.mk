@@ -4,3 +4,8 @@ UNIT_TESTS =
 print-unit-tests:
 	@echo $(UNIT_TESTS)
 .PHONY: print-unit-tests
+
+# ---- begin itest block (validation cases, unit tests of validate/config/store,
+# integration tests through nginx; owned by the itest branch) ----
+EXTRA_DIST += tests/integration/lib.sh
+# ---- end itest block ----
