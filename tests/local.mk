@@ -7,5 +7,15 @@ print-unit-tests:
 
 # ---- begin itest block (validation cases, unit tests of validate/config/store,
 # integration tests through nginx; owned by the itest branch) ----
-EXTRA_DIST += tests/integration/lib.sh
+EXTRA_DIST += tests/integration/lib.sh tests/cases
+
+check_PROGRAMS += tests/unit/test_validate
+tests_unit_test_validate_SOURCES = tests/unit/test_validate.c
+tests_unit_test_validate_CPPFLAGS = $(AM_CPPFLAGS) -DPP_CASES_DIR='"$(abs_top_srcdir)/tests/cases"'
+tests_unit_test_validate_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_validate_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_validate
+TESTS += tests/unit/test_validate
+
+TESTS += tests/integration/cases.sh
 # ---- end itest block ----
