@@ -18,4 +18,11 @@ UNIT_TESTS += tests/unit/test_validate
 TESTS += tests/unit/test_validate
 
 TESTS += tests/integration/cases.sh
+
+check_PROGRAMS += tests/unit/test_config
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_config_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_config
+TESTS += tests/unit/test_config
 # ---- end itest block ----
