@@ -21,3 +21,25 @@ tests_unit_test_chaos_SOURCES = tests/unit/test_chaos.c
 tests_unit_test_chaos_CFLAGS = $(PP_TEST_CFLAGS)
 tests_unit_test_chaos_LDADD = $(PP_TEST_LIBS)
 TESTS += tests/unit/test_chaos
+
+# ---- begin itest block (validation cases, unit tests of validate/config/store,
+# integration tests through nginx; owned by the itest branch) ----
+EXTRA_DIST += tests/integration/lib.sh tests/cases
+
+check_PROGRAMS += tests/unit/test_validate
+tests_unit_test_validate_SOURCES = tests/unit/test_validate.c
+tests_unit_test_validate_CPPFLAGS = $(AM_CPPFLAGS) -DPP_CASES_DIR='"$(abs_top_srcdir)/tests/cases"'
+tests_unit_test_validate_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_validate_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_validate
+TESTS += tests/unit/test_validate
+
+TESTS += tests/integration/cases.sh
+
+check_PROGRAMS += tests/unit/test_config
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_config_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_config
+TESTS += tests/unit/test_config
+# ---- end itest block ----

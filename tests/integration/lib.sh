@@ -1,0 +1,347 @@
+# tests/integration/lib.sh - the harness every integration test sources: a temp
+# dir, real nginx + spawn-fcgi/multiwatch workers on a free 127.0.0.1 port, asserts.
+#
+# API (keep stable, other tests use it):
+#   pp_setup                      temp dir in $PP_TMP, EXIT trap stops all by PID
+#   pp_require CMD...             skip (77) if a tool is missing
+#   pp_free_port                  prints a free 127.0.0.1 TCP port
+#   pp_start_server KEY=VALUE...  config + workers + nginx; exports PP_PORT,
+#                                 PP_URL, PP_ACCESS_LOG; waits for /healthz
+#   pp_stop_server                stops nginx and the workers
+#   pp_start_workers / pp_stop_workers / pp_restart_workers
+#   pp_request METHOD PATH [curl args...]   sets PP_STATUS, PP_BODY, PP_HEADERS
+#   pp_ping KEY [BODY]            POST /ping with JSON content type
+#   pp_expect_status N, pp_expect_header NAME ERE, pp_expect_no_header NAME,
+#   pp_expect_json JQ-FILTER VALUE, pp_expect_json_ok JQ-BOOL-EXPR,
+#   pp_expect_api_framing         application/json + exact Content-Length
+#   pp_fail MSG, pp_check COND MSG, pp_done (exit 0 or 1 with a count)
+#   pp_header NAME                prints the last answer's header value
+# Env: PP_BUILDDIR (binary dir), PP_WORKERS (default 4), PP_NGINX_EXTRA (extra
+# server-level directives, e.g. location blocks), PP_KEEP (keep the temp dir),
+# PP_NGINX (nginx binary, default /usr/sbin/nginx).
+
+PP_BUILDDIR=${PP_BUILDDIR:-$(pwd)}
+PP_SRCDIR=${PP_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+PP_NGINX=${PP_NGINX:-/usr/sbin/nginx}
+PP_FAILS=0
+PP_PIDS=()
+PP_WORKERS_PID=
+PP_NGINX_PID=
+
+pp_log() { echo "# $*" >&2; }
+pp_fail() {
+	PP_FAILS=$((PP_FAILS + 1))
+	echo "FAIL: $*" >&2
+}
+pp_check() { # pp_check "test expression" "message"
+	if ! eval "$1"; then pp_fail "$2 [$1]"; fi
+}
+pp_skip() { echo "SKIP: $*" >&2; exit 77; }
+pp_die() { echo "ERROR: $*" >&2; exit 1; }
+
+pp_done() {
+	if [ "$PP_FAILS" -gt 0 ]; then
+		echo "$(basename "$0"): $PP_FAILS check(s) failed" >&2
+		exit 1
+	fi
+	echo "$(basename "$0"): all checks passed"
+	exit 0
+}
+
+pp_require() {
+	local c
+	for c in "$@"; do
+		if [ "$c" = nginx ]; then
+			[ -x "$PP_NGINX" ] || pp_skip "nginx not found at $PP_NGINX"
+		else
+			command -v "$c" >/dev/null 2>&1 || pp_skip "$c not installed"
+		fi
+	done
+}
+
+# Stops one PID: TERM, a bounded wait, then KILL. Only ever our own PIDs.
+pp_kill_pid() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		# A zombie child of this shell only goes away with wait.
+		if [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ]; then break; fi
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] &&
+		kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# Direct children of a PID (by /proc, never by name).
+pp_children() {
+	# Field 4 of stat is the parent; comm (field 2) may hold spaces, so cut
+	# after its closing parenthesis.
+	cat /proc/[0-9]*/stat 2>/dev/null | sed -n 's/^\([0-9]*\) (.*) [A-Za-z] \([0-9]*\) .*/\1 \2/p' |
+		awk -v p="$1" '$2 == p { print $1 }'
+}
+
+pp_cleanup() {
+	local rc=$? pid
+	trap - EXIT
+	pp_stop_server
+	for pid in "${PP_PIDS[@]}"; do pp_kill_pid "$pid"; done
+	if [ -n "${PP_TMP:-}" ] && [ -d "$PP_TMP" ]; then
+		if [ -n "${PP_KEEP:-}" ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${PP_KEEP_FAILED:-}" ]; }; then
+			echo "# kept $PP_TMP" >&2
+		else
+			if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+				# Show the server side of a failure before the evidence goes.
+				for f in workers.log error.log; do
+					[ -s "$PP_TMP/$f" ] && { echo "--- $f (tail)" >&2; tail -n 20 "$PP_TMP/$f" >&2; }
+				done
+			fi
+			rm -rf "$PP_TMP"
+		fi
+	fi
+	exit "$rc"
+}
+
+pp_setup() {
+	PP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pp-test.XXXXXX") || pp_die "mktemp failed"
+	chmod 755 "$PP_TMP"
+	export PP_TMP
+	trap pp_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	[ -x "$PP_BUILDDIR/pingpong-fcgi" ] || pp_die "no $PP_BUILDDIR/pingpong-fcgi (build first)"
+	pp_require nginx spawn-fcgi multiwatch curl jq
+}
+
+# Remembers a background PID for the EXIT trap.
+pp_track() { PP_PIDS+=("$1"); }
+
+pp_port_in_use() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+pp_free_port() {
+	local p i
+	if command -v python3 >/dev/null 2>&1; then
+		p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null)
+		if [ -n "$p" ]; then echo "$p"; return 0; fi
+	fi
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		[ "$p" -eq 8080 ] && continue
+		pp_port_in_use "$p" || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+pp_write_config() {
+	local kv
+	{
+		echo "# written by tests/integration/lib.sh"
+		echo "db_path = $PP_TMP/db"
+		for kv in "$@"; do
+			echo "${kv%%=*} = ${kv#*=}"
+		done
+	} >"$PP_TMP/pingpong.conf"
+}
+
+pp_start_workers() {
+	rm -f "$PP_TMP/fcgi.sock"
+	spawn-fcgi -s "$PP_TMP/fcgi.sock" -n -- \
+		"$(command -v multiwatch)" -f "${PP_WORKERS:-4}" -- \
+		"$PP_BUILDDIR/pingpong-fcgi" -c "$PP_TMP/pingpong.conf" \
+		</dev/null >>"$PP_TMP/workers.log" 2>&1 &
+	PP_WORKERS_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$PP_TMP/fcgi.sock" ] && return 0
+		kill -0 "$PP_WORKERS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	pp_die "workers did not create $PP_TMP/fcgi.sock; workers.log: $(tail -n 5 "$PP_TMP/workers.log" 2>/dev/null)"
+}
+
+# multiwatch forwards TERM to its children and waits; whatever survives the
+# bounded wait is killed by PID.
+pp_stop_workers() {
+	[ -n "$PP_WORKERS_PID" ] || return 0
+	local kids
+	kids=$(pp_children "$PP_WORKERS_PID")
+	pp_kill_pid "$PP_WORKERS_PID"
+	local k
+	for k in $kids; do
+		kill -0 "$k" 2>/dev/null && kill -KILL "$k" 2>/dev/null
+	done
+	PP_WORKERS_PID=
+}
+
+pp_restart_workers() {
+	pp_stop_workers
+	pp_start_workers
+	pp_wait_healthz || pp_die "workers did not answer /healthz after restart"
+}
+
+pp_worker_pids() { [ -n "$PP_WORKERS_PID" ] && pp_children "$PP_WORKERS_PID"; }
+
+pp_write_nginx_conf() {
+	local port=$1 user=
+	[ "$(id -u)" -eq 0 ] && user="user root;"
+	mkdir -p "$PP_TMP/nginx"
+	cat >"$PP_TMP/nginx.conf" <<EOF
+# written by tests/integration/lib.sh
+$user
+worker_processes 1;
+pid $PP_TMP/nginx.pid;
+error_log $PP_TMP/error.log warn;
+events { worker_connections 512; }
+http {
+	log_format pp '\$msec \$status \$request_time \$request_method \$uri \$upstream_response_time \$body_bytes_sent';
+	access_log $PP_TMP/access.log pp;
+	client_body_temp_path $PP_TMP/nginx/client_body;
+	fastcgi_temp_path $PP_TMP/nginx/fastcgi;
+	proxy_temp_path $PP_TMP/nginx/proxy;
+	uwsgi_temp_path $PP_TMP/nginx/uwsgi;
+	scgi_temp_path $PP_TMP/nginx/scgi;
+	keepalive_timeout 60s;
+	keepalive_requests 1000000;
+	server {
+		listen 127.0.0.1:$port;
+		server_name localhost;
+${PP_NGINX_EXTRA:-}
+		location / {
+			include /etc/nginx/fastcgi_params;
+			fastcgi_pass unix:$PP_TMP/fcgi.sock;
+		}
+	}
+}
+EOF
+}
+
+pp_wait_healthz() {
+	local i code
+	for i in $(seq 1 100); do
+		code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$PP_URL/healthz" 2>/dev/null)
+		[ "$code" = 200 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+pp_start_server() {
+	pp_write_config "$@"
+	mkdir -p "$PP_TMP/db"
+	: >"$PP_TMP/access.log"
+	pp_start_workers
+	local try port
+	for try in 1 2 3 4 5; do
+		port=$(pp_free_port) || pp_die "no free port"
+		pp_write_nginx_conf "$port"
+		"$PP_NGINX" -p "$PP_TMP" -c "$PP_TMP/nginx.conf" -g 'daemon off;' \
+			</dev/null >>"$PP_TMP/nginx.out" 2>&1 &
+		PP_NGINX_PID=$!
+		export PP_PORT=$port PP_URL="http://127.0.0.1:$port" PP_ACCESS_LOG="$PP_TMP/access.log"
+		local i
+		for i in $(seq 1 50); do
+			pp_port_in_use "$port" && break
+			kill -0 "$PP_NGINX_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		if kill -0 "$PP_NGINX_PID" 2>/dev/null; then
+			pp_wait_healthz && return 0
+			pp_die "no 200 from $PP_URL/healthz within 10 s; workers.log: $(tail -n 5 "$PP_TMP/workers.log")"
+		fi
+		wait "$PP_NGINX_PID" 2>/dev/null
+		PP_NGINX_PID=
+		grep -q 'Address already in use' "$PP_TMP/nginx.out" "$PP_TMP/error.log" 2>/dev/null ||
+			pp_die "nginx did not start: $(tail -n 5 "$PP_TMP/nginx.out" "$PP_TMP/error.log" 2>/dev/null)"
+	done
+	pp_die "nginx found no free port in 5 tries"
+}
+
+pp_stop_server() {
+	if [ -n "$PP_NGINX_PID" ]; then
+		pp_kill_pid "$PP_NGINX_PID"
+		PP_NGINX_PID=
+	fi
+	pp_stop_workers
+}
+
+# --- requests and assertions --------------------------------------------------
+
+# pp_request METHOD PATH [curl args...]: one request, a fresh connection.
+# Sets PP_STATUS, PP_BODY (file), PP_HEADERS (file).
+pp_request() {
+	local method=$1 path=$2
+	shift 2
+	PP_BODY=$PP_TMP/last.body
+	PP_HEADERS=$PP_TMP/last.headers
+	PP_LAST="$method $path"
+	PP_STATUS=$(curl -s -m 10 -X "$method" -o "$PP_BODY" -D "$PP_HEADERS" \
+		-w '%{http_code}' -H 'Expect:' "$@" "$PP_URL$path") || PP_STATUS=000
+}
+
+# pp_ping KEY [BODY]: a well-formed ping (KEY empty = no header).
+pp_ping() {
+	local key=$1 body=${2-'{"request":"ping"}'}
+	if [ -n "$key" ]; then
+		pp_request POST /ping -H 'Content-Type: application/json' \
+			-H "x-secret-key: $key" --data-binary "$body"
+	else
+		pp_request POST /ping -H 'Content-Type: application/json' --data-binary "$body"
+	fi
+}
+
+# Prints the value of the last answer's header NAME (case-insensitive, first).
+pp_header() {
+	awk -v n="$1" 'BEGIN { n = tolower(n) }
+		{ sub(/\r$/, "") }
+		{ i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == n) {
+			v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v; exit } }' "$PP_HEADERS"
+}
+
+pp_expect_status() {
+	[ "$PP_STATUS" = "$1" ] ||
+		pp_fail "$PP_LAST: status $PP_STATUS, want $1; body: $(head -c 300 "$PP_BODY")"
+}
+
+pp_expect_header() { # NAME ERE (whole value must match)
+	local v
+	v=$(pp_header "$1")
+	[[ "$v" =~ ^($2)$ ]] || pp_fail "$PP_LAST: header $1 is '$v', want /^$2\$/"
+}
+
+pp_expect_no_header() {
+	grep -qi "^$1:" "$PP_HEADERS" && pp_fail "$PP_LAST: unexpected header $(grep -i "^$1:" "$PP_HEADERS" | tr -d '\r')"
+	return 0
+}
+
+pp_expect_json() { # JQ-FILTER VALUE (compared as jq -c output)
+	local got
+	got=$(jq -c "$1" <"$PP_BODY" 2>/dev/null) || got="<not JSON>"
+	[ "$got" = "$2" ] || pp_fail "$PP_LAST: $1 is $got, want $2; body: $(head -c 300 "$PP_BODY")"
+}
+
+pp_expect_json_ok() { # JQ expression that must be true
+	jq -e "$1" <"$PP_BODY" >/dev/null 2>&1 ||
+		pp_fail "$PP_LAST: body fails ($1): $(head -c 300 "$PP_BODY")"
+}
+
+# SPEC: every answer is application/json with a correct Content-Length.
+pp_expect_api_framing() {
+	local ct cl size
+	ct=$(pp_header Content-Type)
+	[[ "$ct" =~ ^application/json([[:space:]]*;.*)?$ ]] ||
+		pp_fail "$PP_LAST: Content-Type '$ct', want application/json"
+	cl=$(pp_header Content-Length)
+	size=$(wc -c <"$PP_BODY")
+	[ "$cl" = "$size" ] || pp_fail "$PP_LAST: Content-Length '$cl', body has $size bytes"
+	jq -e . <"$PP_BODY" >/dev/null 2>&1 || pp_fail "$PP_LAST: body is not JSON: $(head -c 200 "$PP_BODY")"
+}
+
+# Lines of the access log as "msec status method uri" for one path.
+pp_access_lines() {
+	awk -v u="$1" '$5 == u { print $1, $2, $4, $5 }' "$PP_ACCESS_LOG"
+}
