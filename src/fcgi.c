@@ -105,6 +105,8 @@ pp_fcgi_serve(struct pp_server *srv, volatile sig_atomic_t *stop)
 	}
 	while (!*stop) {
 		if (FCGX_Accept_r(&fr) < 0) {
+			if (errno == EINTR && !*stop)
+				continue; /* a signal that is not ours to stop on */
 			if (!*stop) {
 				pp_log_error("FastCGI accept failed: %s", strerror(errno));
 				rc = -1;

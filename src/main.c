@@ -101,6 +101,7 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL); /* multiwatch's default graceful stop */
 	signal(SIGPIPE, SIG_IGN);
 
 	pp_clock_init();

@@ -43,3 +43,6 @@ tests_unit_test_config_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 UNIT_TESTS += tests/unit/test_config
 TESTS += tests/unit/test_config
 # ---- end itest block ----
+
+TESTS += tests/integration/store-full.sh
+EXTRA_DIST += tests/integration/store-full.sh tests/integration/distinct-keys.lua
