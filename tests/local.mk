@@ -26,22 +26,25 @@ TESTS += tests/unit/test_chaos
 # integration tests through nginx; owned by the itest branch) ----
 EXTRA_DIST += tests/integration/lib.sh tests/cases
 
-check_PROGRAMS += tests/unit/test_validate
+check_PROGRAMS += tests/unit/test_validate tests/unit/test_config tests/unit/test_store
+UNIT_TESTS += tests/unit/test_validate tests/unit/test_config tests/unit/test_store
+TESTS += tests/unit/test_validate tests/unit/test_config tests/unit/test_store
+
 tests_unit_test_validate_SOURCES = tests/unit/test_validate.c
 tests_unit_test_validate_CPPFLAGS = $(AM_CPPFLAGS) -DPP_CASES_DIR='"$(abs_top_srcdir)/tests/cases"'
 tests_unit_test_validate_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_validate_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
-UNIT_TESTS += tests/unit/test_validate
-TESTS += tests/unit/test_validate
 
-TESTS += tests/integration/cases.sh
-
-check_PROGRAMS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_config_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
-UNIT_TESTS += tests/unit/test_config
-TESTS += tests/unit/test_config
+
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_store_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+
+# Integration tests: real nginx + spawn-fcgi/multiwatch workers (lib.sh).
+TESTS += tests/integration/cases.sh
 # ---- end itest block ----
 
 TESTS += tests/integration/store-full.sh
