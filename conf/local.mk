@@ -1,5 +1,5 @@
-# conf/local.mk - the deployment side: metrics unit test, sample configs,
-# man pages, and the deploy tests (lighttpd, metrics, container, manifests).
+# conf/local.mk - the deployment side: metrics unit test, sample configs and
+# their installation, man pages, and the deploy tests (tests/deploy/).
 
 # --- shared counters (src/metrics.c) -----------------------------------------
 check_PROGRAMS += tests/unit/test_metrics
@@ -8,5 +8,42 @@ tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_metrics_LDADD = $(CHECK_LIBS)
 TESTS += tests/unit/test_metrics
 UNIT_TESTS += tests/unit/test_metrics
-TESTS += tests/deploy/metrics-format.sh
-EXTRA_DIST += tests/deploy
+
+# --- files made from templates (paths as configured) -------------------------
+pp_edit = sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	-e 's|@localstatedir[@]|$(localstatedir)|g'
+conf/pingpong.conf: $(srcdir)/conf/pingpong.conf.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf && $(pp_edit) $(srcdir)/conf/pingpong.conf.in > $@.tmp && mv $@.tmp $@
+conf/systemd/pingpong.service: $(srcdir)/conf/systemd/pingpong.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf/systemd && $(pp_edit) $(srcdir)/conf/systemd/pingpong.service.in > $@.tmp && mv $@.tmp $@
+pp_generated = conf/pingpong.conf conf/systemd/pingpong.service
+all-local: $(pp_generated)
+check-local: $(pp_generated)
+CLEANFILES += $(pp_generated)
+EXTRA_DIST += conf/pingpong.conf.in conf/systemd/pingpong.service.in
+
+# --- installation: the config (kept if present), examples, man pages ---------
+pingpongconfdir = $(sysconfdir)/pingpong
+install-data-local: conf/pingpong.conf
+	$(MKDIR_P) '$(DESTDIR)$(pingpongconfdir)'
+	@if test -f '$(DESTDIR)$(pingpongconfdir)/pingpong.conf'; then \
+	  echo "keeping the existing $(DESTDIR)$(pingpongconfdir)/pingpong.conf"; \
+	else \
+	  echo " $(INSTALL_DATA) conf/pingpong.conf '$(DESTDIR)$(pingpongconfdir)/pingpong.conf'"; \
+	  $(INSTALL_DATA) conf/pingpong.conf '$(DESTDIR)$(pingpongconfdir)/pingpong.conf'; \
+	fi
+uninstall-local:
+	rm -f '$(DESTDIR)$(pingpongconfdir)/pingpong.conf'
+
+# Samples keep their conf/ layout: nginx and lighttpd both have a pingpong.conf.
+examplesdir = $(docdir)/examples
+nobase_examples_DATA = conf/pingpong.conf conf/systemd/pingpong.service
+nobase_dist_examples_DATA = conf/nginx/pingpong.conf conf/lighttpd/pingpong.conf \
+	conf/systemd/pingpong.socket conf/spawn-fcgi/pingpong-spawn-fcgi.sh \
+	conf/container/nginx.conf conf/container/entrypoint
+EXTRA_DIST += Dockerfile .dockerignore kubernetes docs/DEPLOY.md
+
+# --- deploy tests --------------------------------------------------------------
+TESTS += tests/deploy/metrics-format.sh tests/deploy/metrics.sh
+EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy/metrics.sh \
+	tests/deploy/lighttpd.sh tests/deploy/container.sh tests/deploy/manifests.sh

@@ -1,11 +1,5 @@
 /* metrics.c - request counters in one small file mapped MAP_SHARED by every
  * worker (<db_path>/metrics.shm), so GET /metrics from any worker is exact. */
-#ifdef HAVE_CONFIG_H
-/* Angle brackets on purpose: "config.h" would find src/config.h (ours); the
- * build directory comes first on the -I path and holds autoconf's. */
-#include <config.h>
-#endif
-
 #include "metrics.h"
 
 #include <errno.h>
@@ -21,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef PACKAGE_VERSION
+#ifndef PACKAGE_VERSION /* from autoconf's config.h, which the build -includes */
 #define PACKAGE_VERSION "unknown"
 #endif
 
@@ -113,11 +107,15 @@ pp_metrics_open(const char *dir)
 			goto fail;
 		}
 	}
-	close(fd); /* the mapping stays; closing also drops the lock */
+	/* Unlock explicitly: the mapping keeps the open file alive, and with it
+	 * the lock, so close() alone would block every later worker. */
+	flock(fd, LOCK_UN);
+	close(fd);
 	shm = s;
 	return 0;
 fail:
 	saved = errno;
+	flock(fd, LOCK_UN);
 	close(fd);
 	errno = saved;
 	return -1;

@@ -137,6 +137,31 @@ START_TEST(two_processes_exact_totals)
 }
 END_TEST
 
+/* A worker that keeps its mapping must not block the next one's open. */
+START_TEST(open_while_another_has_it_mapped)
+{
+	int status;
+	pid_t pid;
+
+	ck_assert_int_eq(pp_metrics_open(dir), 0);
+	pp_metrics_request(200, 0.001);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		alarm(5);
+		if (pp_metrics_open(dir) != 0)
+			_exit(2);
+		pp_metrics_request(200, 0.001);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "second open blocked or failed (status %d)", status);
+	render();
+	ck_assert_int_eq(sample("pingpong_requests_total{code=\"200\"}"), 2);
+}
+END_TEST
+
 START_TEST(buckets_and_odd_values)
 {
 	ck_assert_int_eq(pp_metrics_open(dir), 0);
@@ -241,6 +266,7 @@ main(void)
 	}
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, two_processes_exact_totals);
+	tcase_add_test(tc, open_while_another_has_it_mapped);
 	tcase_add_test(tc, buckets_and_odd_values);
 	tcase_add_test(tc, survives_reopen_and_resets_foreign_file);
 	tcase_add_test(tc, unopened_and_too_small);
