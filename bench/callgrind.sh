@@ -34,10 +34,10 @@ run_case() {
 
 echo "| case (pp_store_hit, 10 hits per ms of synthetic clock) | instructions per decision | admitted |"
 echo "|---|---:|---:|"
-run_case refuse_key "" per_key_limit=10 per_key_window=60s global_limit=100000000 global_window=1s
+run_case refuse_key "" per_key_limit=10 per_key_window=60s global_limit=1000000 global_window=1s
 run_case refuse_global "-d" per_key_limit=10 per_key_window=60s global_limit=2 global_window=1s
-run_case admit_distinct "-d" per_key_limit=10 per_key_window=60s global_limit=100000000 global_window=1s
-run_case admit_distinct_g10ms "-d" per_key_limit=10 per_key_window=60s global_limit=100000000 global_window=10ms
+run_case admit_distinct "-d" per_key_limit=10 per_key_window=60s global_limit=1000000 global_window=1s
+run_case admit_distinct_g10ms "-d" per_key_limit=10 per_key_window=60s global_limit=1000000 global_window=10ms
 if [ "${BENCH_TOP:-0}" = 1 ]; then
 	for f in "$tmp"/*.top; do
 		[ -f "$f" ] || continue

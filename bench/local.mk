@@ -5,7 +5,7 @@
 noinst_PROGRAMS += bench/floor bench/prefill bench/hitloop
 bench_floor_SOURCES = bench/floor.c
 bench_floor_LDADD = $(FCGI_LIBS)
-PP_BENCH_LIBS = libpingpong.a $(LMDB_LIBS) $(JANSSON_LIBS) $(SODIUM_LIBS)
+PP_BENCH_LIBS = $(PP_CORE_LIBS)
 bench_prefill_SOURCES = bench/prefill.c
 bench_prefill_LDADD = $(PP_BENCH_LIBS)
 bench_hitloop_SOURCES = bench/hitloop.c
