@@ -21,6 +21,14 @@ parse_ul(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* The synthetic clock the store reads: the loop advances it. */
+static int64_t synthetic_ms;
+static int64_t
+synthetic_clock(void)
+{
+	return synthetic_ms;
+}
+
 /* The measured loop: callgrind collects only inside pp_store_hit, so set-up
  * and key formatting stay out of the count. */
 static int
@@ -33,7 +41,8 @@ loop(struct pp_limiter_store *ls, const struct pp_policy *p, unsigned long n,
 		struct pp_decision d;
 		int len = distinct ? snprintf(key, sizeof(key), "d%lu", i)
 		                   : snprintf(key, sizeof(key), "one");
-		int rc = pp_store_hit(ls, key, (size_t)len, p, t0 + (int64_t)(i / per_ms), &d);
+		synthetic_ms = t0 + (int64_t)(i / per_ms);
+		int rc = pp_store_hit(ls, key, (size_t)len, p, &d);
 		if (rc) {
 			fprintf(stderr, "hitloop: hit %lu: %s\n", i, pp_store_strerror(rc));
 			return -1;
@@ -75,6 +84,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "hitloop: cannot open store: %s\n", pp_store_strerror(rc));
 		return 1;
 	}
+	ls.clock = synthetic_clock;
 	unsigned long admitted = 0;
 	rc = loop(&ls, &cfg.policy, n, per_ms, distinct, &admitted);
 	pp_store_close(&ls);

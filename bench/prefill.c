@@ -69,7 +69,7 @@ main(int argc, char **argv)
 		char key[32];
 		struct pp_decision d;
 		int len = snprintf(key, sizeof(key), "k%lu", i);
-		rc = pp_store_hit(&ls, key, (size_t)len, &p, pp_clock_now_ms(), &d);
+		rc = pp_store_hit(&ls, key, (size_t)len, &p, &d);
 		if (rc || !d.admit) {
 			fprintf(stderr, "prefill: key %lu: %s\n", i,
 			        rc ? pp_store_strerror(rc) : "refused (limits too low?)");

@@ -13,7 +13,7 @@ ping(struct pp_server *srv, struct pp_request *rq)
 {
 	struct pp_decision d;
 	const struct pp_policy *p = &srv->cfg->policy;
-	int rc = pp_store_hit(srv->store, rq->http.key, rq->http.key_len, p, srv->now_ms(), &d);
+	int rc = pp_store_hit(srv->store, rq->http.key, rq->http.key_len, p, &d);
 
 	if (rc) {
 		pp_metrics_store_error();

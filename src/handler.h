@@ -12,7 +12,6 @@
 struct pp_server {
 	const struct pp_config *cfg;
 	struct pp_limiter_store *store;
-	int64_t (*now_ms)(void); /* the clock, injectable for tests */
 	time_t last_fail_open_log;
 	unsigned long fail_open_count;
 };

@@ -72,6 +72,7 @@ pp_limiter_decide(const struct pp_window *key, const struct pp_window *global,
                   const struct pp_policy *p, int64_t now, struct pp_decision *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->now_ms = now;
 	pp_limiter_inspect(key, &p->per_key, now, &out->key);
 	pp_limiter_inspect(global, &p->global, now, &out->global);
 	out->rewrite = (key->n && key->b[key->n - 1].t_ms > now) ||

@@ -43,6 +43,7 @@ struct pp_window_state {
 };
 
 struct pp_decision {
+	int64_t now_ms;               /* the time the decision was made at */
 	bool admit;
 	enum pp_limit_id refused_by; /* PP_LIMIT_NONE when admitted */
 	int64_t retry_ms;            /* until every full limit has room; 0 if admitted */

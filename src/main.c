@@ -115,7 +115,7 @@ main(int argc, char **argv)
 		pp_log_warn("metrics unavailable: cannot map the counter file in %s", cfg.db_path);
 	pp_log_info("started: %s", desc);
 
-	struct pp_server srv = { .cfg = &cfg, .store = &store, .now_ms = pp_clock_now_ms };
+	struct pp_server srv = { .cfg = &cfg, .store = &store };
 	rc = pp_fcgi_serve(&srv, &stopping);
 	pp_metrics_close();
 	pp_store_close(&store);

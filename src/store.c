@@ -5,6 +5,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "clock.h"
+
 const char *
 pp_store_strerror(int rc)
 {
@@ -33,16 +35,17 @@ pp_store_open(struct pp_limiter_store *ls, const struct pp_config *cfg)
 	if (sodium_init() < 0)
 		return PP_STORE_EIO;
 	ls->ops = &pp_store_lmdb;
+	ls->clock = pp_clock_now_ms;
 	return ls->ops->open(&ls->s, cfg, ls->secret);
 }
 
 int
 pp_store_hit(struct pp_limiter_store *ls, const char *key, size_t key_len,
-             const struct pp_policy *p, int64_t now_ms, struct pp_decision *out)
+             const struct pp_policy *p, struct pp_decision *out)
 {
 	struct pp_keyid id;
 	pp_store_keyid(ls->secret, key, key_len, &id);
-	return ls->ops->hit(ls->s, &id, p, now_ms, out);
+	return ls->ops->hit(ls->s, &id, p, ls->clock, out);
 }
 
 int

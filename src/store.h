@@ -28,6 +28,10 @@ struct pp_keyid {
 
 struct pp_store;
 
+/* Milliseconds since the epoch. The store reads it inside its transaction,
+ * after taking the write lock, so recorded times follow commit order. */
+typedef int64_t (*pp_clock_fn)(void);
+
 /* A backend. Every function returns PP_STORE_OK or a PP_STORE_E* code. */
 struct pp_store_ops {
 	const char *name;
@@ -36,11 +40,12 @@ struct pp_store_ops {
 	 * first use and kept by the backend. */
 	int  (*open)(struct pp_store **out, const struct pp_config *cfg,
 	             unsigned char secret[32]);
-	/* Decide and, if admitted, record, as one atomic step across processes.
-	 * May first look at a read-only snapshot: quota only frees with time,
-	 * so a snapshot that is full at now_ms stays full. */
+	/* Decide and, if admitted, record, as one atomic step across processes,
+	 * at the time clock() gives once the step holds its lock (or snapshot),
+	 * reported in out->now_ms. May first decide from a read-only snapshot:
+	 * quota only frees with time, so a snapshot that is full stays full. */
 	int  (*hit)(struct pp_store *s, const struct pp_keyid *id,
-	            const struct pp_policy *p, int64_t now_ms, struct pp_decision *out);
+	            const struct pp_policy *p, pp_clock_fn clock, struct pp_decision *out);
 	/* A write and a read, for /readyz. */
 	int  (*probe)(struct pp_store *s);
 	void (*close)(struct pp_store *s);
@@ -53,12 +58,13 @@ struct pp_limiter_store {
 	const struct pp_store_ops *ops;
 	struct pp_store *s;
 	unsigned char secret[32];
+	pp_clock_fn clock; /* pp_clock_now_ms after open; tests may replace it */
 };
 
 int  pp_store_open(struct pp_limiter_store *ls, const struct pp_config *cfg);
-/* Hashes key (key_len bytes) and runs the backend's hit. */
+/* Hashes key (key_len bytes) and runs the backend's hit with ls->clock. */
 int  pp_store_hit(struct pp_limiter_store *ls, const char *key, size_t key_len,
-                  const struct pp_policy *p, int64_t now_ms, struct pp_decision *out);
+                  const struct pp_policy *p, struct pp_decision *out);
 int  pp_store_probe(struct pp_limiter_store *ls);
 void pp_store_close(struct pp_limiter_store *ls);
 void pp_store_keyid(const unsigned char secret[32], const char *key, size_t key_len,

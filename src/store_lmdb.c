@@ -218,12 +218,14 @@ renew_read(struct pp_store *s)
 
 static int
 snapshot_decide(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
-                int64_t now, struct pp_decision *out)
+                pp_clock_fn clock, struct pp_decision *out)
 {
 	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
 	int rc = renew_read(s);
 	if (rc)
 		return rc;
+	/* Read after the snapshot starts: every time in it is <= now. */
+	int64_t now = clock();
 	rc = load(s->rtxn, s->windows, kk, &kw);
 	if (!rc)
 		rc = load(s->rtxn, s->windows, gk, &gw);
@@ -235,7 +237,7 @@ snapshot_decide(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_po
 
 static int
 write_admit(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
-            int64_t now, struct pp_decision *out)
+            pp_clock_fn clock, struct pp_decision *out)
 {
 	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
 	MDB_txn *txn;
@@ -248,6 +250,11 @@ write_admit(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy
 	}
 	if (rc)
 		return rc;
+	/* Read under the write lock, so recorded times follow commit order: a
+	 * time read before waiting for the lock would be older than what other
+	 * workers committed meanwhile, and clamping to it would let them expire
+	 * early. */
+	int64_t now = clock();
 	if ((rc = load(txn, s->windows, kk, &kw)) || (rc = load(txn, s->windows, gk, &gw)))
 		goto fail;
 	int64_t old_exp = kw.n ? kw.b[kw.n - 1].t_ms + p->per_key.window_ms : 0;
@@ -293,7 +300,7 @@ fail:
 
 static int
 lmdb_hit(struct pp_store *s, const struct pp_keyid *id, const struct pp_policy *p,
-         int64_t now, struct pp_decision *out)
+         pp_clock_fn clock, struct pp_decision *out)
 {
 	MDB_val kk = { PP_KEYID_LEN, (void *)id->b }, gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY };
 	int rc;
@@ -301,14 +308,14 @@ lmdb_hit(struct pp_store *s, const struct pp_keyid *id, const struct pp_policy *
 	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&p->per_key)) ||
 	    grow(&s->gbuf, &s->gcap, pp_limiter_cap(&p->global)))
 		return PP_STORE_ENOMEM;
-	if ((rc = snapshot_decide(s, &kk, &gk, p, now, out)))
+	if ((rc = snapshot_decide(s, &kk, &gk, p, clock, out)))
 		goto out;
 	if (!out->admit && !out->rewrite)
 		return PP_STORE_OK;
-	rc = write_admit(s, &kk, &gk, p, now, out);
+	rc = write_admit(s, &kk, &gk, p, clock, out);
 	if (rc == MDB_MAP_FULL) {
-		sweep(s, &p->per_key, now);
-		rc = write_admit(s, &kk, &gk, p, now, out);
+		sweep(s, &p->per_key, clock());
+		rc = write_admit(s, &kk, &gk, p, clock, out);
 		if (rc == MDB_MAP_FULL)
 			log_full(s, "live windows fill it");
 	}

@@ -104,7 +104,7 @@ setup(void)
 	cfg.policy.global.limit = 1000000;
 	ck_assert_int_eq(pp_store_open(&store, &cfg), 0);
 	pp_metrics_open(dir);
-	srv = (struct pp_server){ .cfg = &cfg, .store = &store, .now_ms = pp_clock_now_ms };
+	srv = (struct pp_server){ .cfg = &cfg, .store = &store };
 }
 
 static void

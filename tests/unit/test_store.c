@@ -24,7 +24,7 @@
 #define WINDOW_MS 1000
 
 struct rec {
-	int64_t t;       /* the now_ms given to the store: its decision time */
+	int64_t t;       /* the store's decision time (d.now_ms) */
 	int64_t t_after; /* the clock after pp_store_hit returned */
 	int32_t admit;
 	int32_t rc;
@@ -66,6 +66,23 @@ teardown(void)
 	rmdir(tmpdir);
 }
 
+/* A fake clock for the single-process tests. */
+static int64_t fake_ms;
+static int64_t
+fake_clock(void)
+{
+	return fake_ms;
+}
+
+/* pp_store_hit at a chosen time. */
+static int
+hit_at(struct pp_limiter_store *ls, const char *key, size_t len, const struct pp_policy *p,
+       int64_t t, struct pp_decision *d)
+{
+	fake_ms = t;
+	return pp_store_hit(ls, key, len, p, d);
+}
+
 static int64_t
 now_ms(void)
 {
@@ -102,11 +119,10 @@ worker(int n, const struct pp_policy *p, int64_t start)
 		_exit(4);
 	while (nrec < MAX_HITS) {
 		struct pp_decision d;
-		int64_t t = now_ms();
-		if (t - start >= RUN_MS)
+		if (now_ms() - start >= RUN_MS)
 			break;
-		int rc = pp_store_hit(&ls, "hammered-key", 12, p, t, &d);
-		recs[nrec].t = t;
+		int rc = pp_store_hit(&ls, "hammered-key", 12, p, &d);
+		recs[nrec].t = d.now_ms;
 		recs[nrec].t_after = now_ms();
 		recs[nrec].admit = rc == PP_STORE_OK && d.admit;
 		recs[nrec].rc = rc;
@@ -246,24 +262,26 @@ START_TEST(test_reopen_keeps_state)
 
 	make_config(&cfg);
 	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
+	ls.clock = fake_clock;
 	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(pp_store_hit(&ls, "reopen-key", 10, &p, T + i, &d), PP_STORE_OK);
+		ck_assert_int_eq(hit_at(&ls, "reopen-key", 10, &p, T + i, &d), PP_STORE_OK);
 		ck_assert_msg(d.admit, "hit %d refused", i);
 	}
 	pp_store_close(&ls);
 
 	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
-	ck_assert_int_eq(pp_store_hit(&ls, "reopen-key", 10, &p, T + 10, &d), PP_STORE_OK);
+	ls.clock = fake_clock;
+	ck_assert_int_eq(hit_at(&ls, "reopen-key", 10, &p, T + 10, &d), PP_STORE_OK);
 	ck_assert_msg(!d.admit, "the reopened store forgot the key's window");
 	ck_assert_int_eq(d.refused_by, PP_LIMIT_KEY);
 	ck_assert_int_eq(d.retry_ms, 10000 - 10);
 	/* Another key is its own window. */
-	ck_assert_int_eq(pp_store_hit(&ls, "other-key", 9, &p, T + 10, &d), PP_STORE_OK);
+	ck_assert_int_eq(hit_at(&ls, "other-key", 9, &p, T + 10, &d), PP_STORE_OK);
 	ck_assert(d.admit);
 	/* The refusal recorded nothing: the first admission frees at T + 10000. */
-	ck_assert_int_eq(pp_store_hit(&ls, "reopen-key", 10, &p, T + 9999, &d), PP_STORE_OK);
+	ck_assert_int_eq(hit_at(&ls, "reopen-key", 10, &p, T + 9999, &d), PP_STORE_OK);
 	ck_assert(!d.admit);
-	ck_assert_int_eq(pp_store_hit(&ls, "reopen-key", 10, &p, T + 10000, &d), PP_STORE_OK);
+	ck_assert_int_eq(hit_at(&ls, "reopen-key", 10, &p, T + 10000, &d), PP_STORE_OK);
 	ck_assert(d.admit);
 	pp_store_close(&ls);
 }
@@ -306,8 +324,9 @@ START_TEST(test_key_never_in_clear)
 
 	make_config(&cfg);
 	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
+	ls.clock = fake_clock;
 	for (int i = 0; i < 4; i++) /* admitted and refused */
-		ck_assert_int_eq(pp_store_hit(&ls, key, sizeof(key) - 1, &p, T + i, &d), PP_STORE_OK);
+		ck_assert_int_eq(hit_at(&ls, key, sizeof(key) - 1, &p, T + i, &d), PP_STORE_OK);
 	pp_store_keyid(ls.secret, key, sizeof(key) - 1, &id);
 	pp_store_close(&ls);
 
@@ -334,6 +353,7 @@ START_TEST(test_secret_per_installation)
 
 	make_config(&cfg);
 	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
+	ls.clock = fake_clock;
 	memcpy(s1, ls.secret, 32);
 	pp_store_close(&ls);
 	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
