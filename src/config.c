@@ -264,3 +264,40 @@ pp_config_load_env(struct pp_config *cfg, char *const *envp, char *err, size_t e
 	}
 	return 0;
 }
+
+uint64_t
+pp_config_live_max(const struct pp_config *cfg)
+{
+	const struct pp_policy *p = &cfg->policy;
+	uint64_t spans = (uint64_t)((p->per_key.window_ms + p->global.window_ms - 1) / p->global.window_ms) + 1;
+	return (uint64_t)p->global.limit * spans;
+}
+
+uint64_t
+pp_config_map_needed(const struct pp_config *cfg)
+{
+	/* Twice the measured 130 bytes a live admission takes, for half-full
+	 * pages and windows expired but not yet reclaimed; the global window
+	 * twice over (copy-on-write); 1 MiB for LMDB's own pages and the
+	 * copies a commit makes while readers hold older snapshots. */
+	const struct pp_limit *g = &cfg->policy.global;
+	uint64_t gbuckets = (uint64_t)g->window_ms < g->limit ? (uint64_t)g->window_ms : g->limit;
+	return pp_config_live_max(cfg) * 260 + gbuckets * 32 + (1ULL << 20);
+}
+
+int
+pp_config_check(const struct pp_config *cfg, char *err, size_t errlen)
+{
+	uint64_t need = pp_config_map_needed(cfg);
+	if (cfg->db_map_size < need) {
+		snprintf(err, errlen,
+		         "db_map_size %llu MiB is too small for these limits: up to %llu admissions "
+		         "can be live at once (global_limit x (per_key_window / global_window + 1)), "
+		         "which need about %llu MiB; raise db_map_size or lower global_limit",
+		         (unsigned long long)(cfg->db_map_size >> 20),
+		         (unsigned long long)pp_config_live_max(cfg),
+		         (unsigned long long)((need + (1 << 20) - 1) >> 20));
+		return -1;
+	}
+	return 0;
+}

@@ -33,6 +33,19 @@ int pp_config_load_file(struct pp_config *cfg, const char *path, bool missing_ok
  * PINGPONG_* names (Kubernetes service links). Returns 0 or -1 with err. */
 int pp_config_load_env(struct pp_config *cfg, char *const *envp, char *err, size_t errlen);
 
+/* The most admissions that can be live in per-key windows at once: each needs
+ * a global slot, so global_limit * (per_key_window / global_window + 1). */
+uint64_t pp_config_live_max(const struct pp_config *cfg);
+
+/* The map size that holds that many live windows with room to spare
+ * (measured: about 130 bytes of LMDB pages per live admission). */
+uint64_t pp_config_map_needed(const struct pp_config *cfg);
+
+/* Checks the values together (each one was checked when set). A map too
+ * small for what the limits can keep live is an error: a flood of distinct
+ * keys must not be able to fill it. Returns 0 or -1 with a reason in err. */
+int pp_config_check(const struct pp_config *cfg, char *err, size_t errlen);
+
 /* Parses one "key = value" assignment into cfg; used by both loaders and the
  * unit tests. Returns 0 or -1 with a reason (without location) in err. */
 int pp_config_set(struct pp_config *cfg, const char *key, const char *value,

@@ -79,7 +79,8 @@ main(int argc, char **argv)
 	pp_config_defaults(&cfg);
 	/* The default file may be absent (a container configured by env). */
 	if (pp_config_load_file(&cfg, conf ? conf : default_conf, conf == NULL, err, sizeof(err)) ||
-	    pp_config_load_env(&cfg, environ, err, sizeof(err))) {
+	    pp_config_load_env(&cfg, environ, err, sizeof(err)) ||
+	    pp_config_check(&cfg, err, sizeof(err))) {
 		pp_log_error("configuration: %s", err);
 		return 1;
 	}

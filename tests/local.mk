@@ -49,3 +49,7 @@ TESTS += tests/integration/cases.sh
 
 TESTS += tests/integration/store-full.sh
 EXTRA_DIST += tests/integration/store-full.sh tests/integration/distinct-keys.lua
+check_PROGRAMS += tests/integration/hold-reader
+tests_integration_hold_reader_SOURCES = tests/integration/hold-reader.c
+tests_integration_hold_reader_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
+tests_integration_hold_reader_LDADD = $(LMDB_LIBS)

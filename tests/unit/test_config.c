@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 /* By path: a bare "config.h" finds autoconf's build/config.h first. */
-#include "../../src/config.h"
+#include "config.h"
 
 static char tmpdir[256];
 static char path[512];
