@@ -45,7 +45,8 @@ tests_unit_test_store_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 
 # Integration tests: real nginx + spawn-fcgi/multiwatch workers (lib.sh).
 TESTS += tests/integration/cases.sh tests/integration/api.sh tests/integration/noquota.sh \
-	tests/integration/concurrency.sh
+	tests/integration/concurrency.sh tests/integration/global.sh tests/integration/restart.sh \
+	tests/integration/nocleartext.sh tests/integration/probes.sh
 # ---- end itest block ----
 
 TESTS += tests/integration/store-full.sh
