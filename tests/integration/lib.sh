@@ -128,8 +128,11 @@ pp_port_in_use() {
 
 pp_free_port() {
 	local p i
-	if command -v python3 >/dev/null 2>&1; then
-		p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null)
+	# The system python3 directly: version-manager shims take seconds to start.
+	local py=/usr/bin/python3
+	[ -x "$py" ] || py=$(command -v python3 2>/dev/null)
+	if [ -n "$py" ]; then
+		p=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null)
 		if [ -n "$p" ]; then echo "$p"; return 0; fi
 	fi
 	for i in $(seq 1 50); do
@@ -365,10 +368,10 @@ pp_load() {
 # window allows under constant demand: no window (t - W, t] holds more than
 # LIMIT, no 429 while fewer than LIMIT were admitted in the window before it,
 # and the total is what the windows allow over the run. Log times trail the
-# workers' decisions by the answer's latency: PP_WINDOW_TOL seconds (0.1)
-# absorb that. Only 200 and 429 may appear. Sets PP_ADMITTED, PP_REFUSED.
+# workers' decisions by the answer's latency: PP_WINDOW_TOL seconds (0.25,
+# for a loaded 2-core machine) absorb that; test_store checks to the ms. Only 200 and 429 may appear. Sets PP_ADMITTED, PP_REFUSED.
 pp_check_windows() {
-	local limit=$1 w=$2 uri=${3:-/ping} tol=${PP_WINDOW_TOL:-0.1} out
+	local limit=$1 w=$2 uri=${3:-/ping} tol=${PP_WINDOW_TOL:-0.25} out
 	out=$(awk -v u="$uri" '$5 == u { print $1, $2 }' "$PP_ACCESS_LOG" | sort -n -k1,1 |
 		awk -v L="$limit" -v W="$w" -v tol="$tol" '
 		{ t[NR] = $1; s[NR] = $2 }

@@ -3,7 +3,7 @@
 # clear, even at log_level = debug and for refused or invalid requests.
 . "$(dirname "$0")/lib.sh"
 pp_setup
-pp_start_server per_key_limit=2 per_key_window=30s global_limit=1000 global_window=1s log_level=debug
+pp_start_server per_key_limit=2 per_key_window=60s global_limit=1000 global_window=1s log_level=debug
 
 KEY=CANARY-secret-9d41c7e2
 for i in 1 2 3 4; do pp_ping "$KEY"; done

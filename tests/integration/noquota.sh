@@ -3,7 +3,7 @@
 # global: after a flood of them, exactly the limits' worth of pings pass.
 . "$(dirname "$0")/lib.sh"
 pp_setup
-pp_start_server per_key_limit=2 per_key_window=30s global_limit=3 global_window=30s
+pp_start_server per_key_limit=2 per_key_window=60s global_limit=3 global_window=60s
 
 JSON='Content-Type: application/json'
 head -c 5000 /dev/zero | tr '\0' ' ' >"$PP_TMP/big"

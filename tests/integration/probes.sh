@@ -3,7 +3,7 @@
 # every other answer, and consume no quota.
 . "$(dirname "$0")/lib.sh"
 pp_setup
-pp_start_server per_key_limit=1 per_key_window=30s global_limit=1 global_window=30s
+pp_start_server per_key_limit=1 per_key_window=60s global_limit=1 global_window=60s
 for path in /healthz /readyz /healthz /readyz; do
 	pp_request GET "$path"
 	pp_expect_status 200

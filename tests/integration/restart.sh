@@ -4,7 +4,7 @@
 # the others (and its replacement) answering.
 . "$(dirname "$0")/lib.sh"
 pp_setup
-pp_start_server per_key_limit=3 per_key_window=30s global_limit=1000 global_window=1s
+pp_start_server per_key_limit=3 per_key_window=60s global_limit=1000 global_window=1s
 
 for i in 1 2 3; do pp_ping restart-key; pp_expect_status 200; done
 pp_ping restart-key
