@@ -149,8 +149,11 @@ if awk -v r="$retry" 'BEGIN { exit !(r > 0.6) }'; then
 else
 	pp_log "retry_after $retry: too short to try a ping before it (slow machine)"
 fi
-# Just after it: admitted, never later than the body said.
-sleep_until "$(awk -v r="$retry" 'BEGIN { print r + 0.02 }')"
-pp_ping exact-key
-pp_expect_status 200
+# Just after it: admitted, never later than the body said (unless the late
+# early ping above took the place).
+if [ "$PP_STATUS" != 200 ]; then
+	sleep_until "$(awk -v r="$retry" 'BEGIN { print r + 0.02 }')"
+	pp_ping exact-key
+	pp_expect_status 200
+fi
 pp_done
