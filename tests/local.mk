@@ -24,7 +24,7 @@ TESTS += tests/unit/test_chaos
 
 # ---- begin itest block (validation cases, unit tests of validate/config/store,
 # integration tests through nginx; owned by the itest branch) ----
-EXTRA_DIST += tests/integration/lib.sh tests/cases
+EXTRA_DIST += tests/integration/lib.sh tests/integration/post.lua tests/cases
 
 check_PROGRAMS += tests/unit/test_validate tests/unit/test_config tests/unit/test_store
 UNIT_TESTS += tests/unit/test_validate tests/unit/test_config tests/unit/test_store
@@ -44,7 +44,12 @@ tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_store_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 
 # Integration tests: real nginx + spawn-fcgi/multiwatch workers (lib.sh).
-TESTS += tests/integration/cases.sh
+TESTS += tests/integration/cases.sh tests/integration/api.sh tests/integration/noquota.sh \
+	tests/integration/concurrency.sh tests/integration/global.sh tests/integration/restart.sh \
+	tests/integration/nocleartext.sh tests/integration/probes.sh tests/integration/flood.sh
+# Known server gap (reported to the lead): a flood of distinct keys fills the
+# map and new keys get 503. Remove from XFAIL_TESTS once fixed (XPASS fails).
+XFAIL_TESTS = tests/integration/flood.sh
 # ---- end itest block ----
 
 TESTS += tests/integration/store-full.sh

@@ -16,6 +16,9 @@
 #   pp_expect_api_framing         application/json + exact Content-Length
 #   pp_fail MSG, pp_check COND MSG, pp_done (exit 0 or 1 with a count)
 #   pp_header NAME                prints the last answer's header value
+#   pp_load SECONDS CONNS         wrk load of pings (post.lua), bounded
+#   pp_check_windows LIMIT WINDOW_S [URI]   admissions in the access log obey
+#                                 the sliding window exactly
 # Env: PP_BUILDDIR (binary dir), PP_WORKERS (default 4), PP_NGINX_EXTRA (extra
 # server-level directives, e.g. location blocks), PP_KEEP (keep the temp dir),
 # PP_NGINX (nginx binary, default /usr/sbin/nginx).
@@ -125,8 +128,11 @@ pp_port_in_use() {
 
 pp_free_port() {
 	local p i
-	if command -v python3 >/dev/null 2>&1; then
-		p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null)
+	# The system python3 directly: version-manager shims take seconds to start.
+	local py=/usr/bin/python3
+	[ -x "$py" ] || py=$(command -v python3 2>/dev/null)
+	if [ -n "$py" ]; then
+		p=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null)
 		if [ -n "$p" ]; then echo "$p"; return 0; fi
 	fi
 	for i in $(seq 1 50); do
@@ -344,4 +350,66 @@ pp_expect_api_framing() {
 # Lines of the access log as "msec status method uri" for one path.
 pp_access_lines() {
 	awk -v u="$1" '$5 == u { print $1, $2, $4, $5 }' "$PP_ACCESS_LOG"
+}
+
+# pp_load SECONDS CONNECTIONS [wrk args...]: POSTs pings with wrk (post.lua;
+# PP_WRK_KEY / PP_WRK_DISTINCT=1 choose the keys), bounded in time.
+pp_load() {
+	local secs=$1 conns=$2
+	shift 2
+	pp_require wrk
+	timeout $((secs + 20)) wrk -t2 -c"$conns" -d"${secs}s" --timeout 5s \
+		-s "$PP_SRCDIR/tests/integration/post.lua" "$@" "$PP_URL/ping" >"$PP_TMP/wrk.out" 2>&1 ||
+		pp_fail "wrk failed: $(tail -n 5 "$PP_TMP/wrk.out")"
+}
+
+# pp_check_windows LIMIT WINDOW_SECONDS [URI]: from nginx's access log (msec,
+# status), checks that the admissions (200s) of URI are exactly what a sliding
+# window allows under constant demand: no window (t - W, t] holds more than
+# LIMIT, no 429 while fewer than LIMIT were admitted in the window before it,
+# and the total is what the windows allow over the run. Log times trail the
+# workers' decisions by the answer's latency: PP_WINDOW_TOL seconds (0.25,
+# for a loaded 2-core machine) absorb that; test_store checks to the ms. Only 200 and 429 may appear. Sets PP_ADMITTED, PP_REFUSED.
+pp_check_windows() {
+	local limit=$1 w=$2 uri=${3:-/ping} tol=${PP_WINDOW_TOL:-0.25} out
+	out=$(awk -v u="$uri" '$5 == u { print $1, $2 }' "$PP_ACCESS_LOG" | sort -n -k1,1 |
+		awk -v L="$limit" -v W="$w" -v tol="$tol" '
+		$2 == 499 { next } # wrk closed the connection at its deadline
+		{ t[++n] = $1; s[n] = $2 }
+		$2 == 200 { a[++na] = $1 }
+		$2 != 200 && $2 != 429 { other++; if (other <= 3) print "FAIL status " $2 " at " $1 }
+		END {
+			if (na == 0) { print "FAIL no admissions at all"; exit }
+			lo = 1; bad = 0
+			for (j = 1; j <= na; j++) {
+				while (a[lo] <= a[j] - W + tol) lo++
+				if (j - lo + 1 > L && bad++ < 3)
+					printf "FAIL %d admissions in (%.3f, %.3f], limit %d\n", j - lo + 1, a[j] - W + tol, a[j], L
+			}
+			lo = 1; hi = 0; bad2 = 0; nref = 0
+			for (i = 1; i <= n; i++) {
+				if (s[i] != 429) continue
+				nref++
+				while (hi < na && a[hi + 1] <= t[i] + tol) hi++
+				while (lo <= na && a[lo] <= t[i] - W - tol) lo++
+				if (hi - lo + 1 < L && bad2++ < 3)
+					printf "FAIL 429 at %.3f with only %d admissions in (%.3f, %.3f]\n", t[i], hi - lo + 1, t[i] - W - tol, t[i] + tol
+			}
+			d = t[n] - a[1]
+			elo = L * (int((d - tol) / W) + 1); ehi = L * (int((d + tol) / W) + 1)
+			if (na < elo || na > ehi)
+				printf "FAIL %d admissions over %.3f s, the windows allow %d..%d\n", na, d, elo, ehi
+			printf "STATS %d %d %.3f %d %d\n", na, nref, d, elo, ehi
+		}')
+	local line
+	while IFS= read -r line; do
+		case $line in
+		FAIL*) pp_fail "windows (limit $limit per ${w}s, $uri): ${line#FAIL }" ;;
+		STATS*)
+			set -- $line
+			PP_ADMITTED=$2 PP_REFUSED=$3
+			pp_log "$uri: $2 admitted, $3 refused over $4 s (windows allow $5..$6)"
+			;;
+		esac
+	done <<<"$out"
 }
