@@ -47,9 +47,6 @@ tests_unit_test_store_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 TESTS += tests/integration/cases.sh tests/integration/api.sh tests/integration/noquota.sh \
 	tests/integration/concurrency.sh tests/integration/global.sh tests/integration/restart.sh \
 	tests/integration/nocleartext.sh tests/integration/probes.sh tests/integration/flood.sh
-# Known server gap (reported to the lead): a flood of distinct keys fills the
-# map and new keys get 503. Remove from XFAIL_TESTS once fixed (XPASS fails).
-XFAIL_TESTS = tests/integration/flood.sh
 # ---- end itest block ----
 
 TESTS += tests/integration/store-full.sh

@@ -254,7 +254,26 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("config");
+	START_TEST(test_map_must_hold_the_live_windows)
+{
+	struct pp_config c;
+	char err[512];
+	pp_config_defaults(&c);
+	/* Defaults: 2 per 1 s global, 60 s key windows: 122 live at most. */
+	ck_assert_uint_eq(pp_config_live_max(&c), 2 * 61);
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), 0);
+	/* A global limit that lets millions be live needs a bigger map. */
+	c.policy.global.limit = 1000000;
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "db_map_size 64 MiB is too small"));
+	c.db_map_size = pp_config_map_needed(&c);
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), 0);
+	c.db_map_size -= 1;
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+}
+END_TEST
+
+Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
 	SRunner *sr;
 	int failed;
@@ -269,6 +288,7 @@ main(void)
 	tcase_add_test(tc, test_env_wins);
 	tcase_add_test(tc, test_env_bad_value);
 	tcase_add_test(tc, test_env_empty);
+	tcase_add_test(tc, test_map_must_hold_the_live_windows);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
