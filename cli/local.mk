@@ -11,6 +11,7 @@ cli_libppcli_a_SOURCES = \
 	cli/schedule.c cli/schedule.h \
 	cli/body.c cli/body.h \
 	cli/plan.c cli/plan.h \
+	cli/history.c cli/history.h \
 	cli/options.c cli/options.h
 
 bin_PROGRAMS += pingpong

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "body.h"
+#include "history.h"
 #include "now.h"
 #include "options.h"
 #include "output.h"
@@ -210,6 +211,7 @@ int main(int argc, char **argv)
 	struct pp_response resp;
 	struct pp_outcome oc;
 	struct pp_plan plan;
+	struct pp_hist hist;
 	const char *stopped_by = "signal";
 	int rc = EXIT_DONE;
 	int64_t due = t0, paused_at = -1;
@@ -218,6 +220,7 @@ int main(int argc, char **argv)
 	pp_out_init(&out, stdout, opts.json, opts.quiet, isatty(STDOUT_FILENO), t0);
 	pp_sched_start(&sched, t0, opts.interval_ms);
 	pp_backoff_init(&backoff, 1000, 60000);
+	pp_hist_init(&hist);
 	pp_out_start(&out, opts.url, opts.interval_ms, opts.count, shown_key, key_source);
 
 	for (;;) {
@@ -234,6 +237,10 @@ int main(int argc, char **argv)
 		int64_t t_recv = pp_mono_ms();
 		to_outcome(&resp, &oc);
 		pp_plan_decide(&oc, &backoff, &plan);
+		if (plan.event == PP_EV_PONG) {
+			pp_hist_add(&hist, t_send, t_recv);
+			pp_plan_refine(&plan, &oc.rl, &hist, t_recv);
+		}
 		if (plan.event == PP_EV_STOP)
 			break;
 

@@ -65,7 +65,7 @@ static void jemit(struct pp_out *o, json_t *ev)
 {
 	if (!ev)
 		return; /* out of memory: an event lost, never a crash */
-	json_dumpf(ev, o->f, JSON_COMPACT);
+	json_dumpf(ev, o->f, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	fputc('\n', o->f);
 	fflush(o->f);
 	json_decref(ev);
@@ -105,7 +105,7 @@ void pp_out_start(struct pp_out *o, const char *url, int64_t interval_ms, long c
 		json_t *ev = jev(o, "start");
 		json_object_set_new(ev, "url", json_string(url));
 		json_object_set_new(ev, "interval", json_real(secs(interval_ms)));
-		json_object_set_new(ev, "count", json_integer(count));
+		json_object_set_new(ev, "count", count > 0 ? json_integer(count) : json_null());
 		json_object_set_new(ev, "key_source", json_string(key_source));
 		if (shown_key)
 			json_object_set_new(ev, "key", json_string(shown_key));

@@ -92,3 +92,35 @@ void pp_plan_decide(const struct pp_outcome *o, struct pp_backoff *b, struct pp_
 		out->pause_ms = pp_backoff_next(b);
 	}
 }
+
+void pp_plan_refine(struct pp_plan *p, const struct pp_ratelimit *rl,
+                    const struct pp_hist *h, int64_t recv_ms)
+{
+	const struct pp_rl_policy *worst = NULL;
+	int64_t pause = 0;
+
+	if (p->why != PP_WHY_QUOTA)
+		return;
+	/* The wait is set by the exhausted policy that frees last. */
+	for (unsigned k = 0; k < rl->n; k++) {
+		const struct pp_rl_policy *pol = &rl->p[k];
+		if (pol->r != 0 || pol->t < 0)
+			continue;
+		int64_t ms = pol->t * 1000;
+		if (pol->q > 0 && pol->w > 0) {
+			int64_t own = pp_hist_free_in(h, pol->q, pol->w * 1000, recv_ms);
+			if (own >= 0 && own + PP_REFINE_MARGIN_MS < ms)
+				ms = own + PP_REFINE_MARGIN_MS;
+		}
+		if (!worst || ms > pause) {
+			worst = pol;
+			pause = ms;
+		}
+	}
+	if (!worst)
+		return;
+	p->pause_ms = pause;
+	set_limit(p, worst->name);
+	if (pause == 0)
+		p->why = PP_WHY_NONE;
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "body.h"
+#include "history.h"
 #include "ratelimit.h"
 #include "schedule.h"
 
@@ -56,5 +57,15 @@ struct pp_plan {
 /* Decides. b is advanced on a hintless refusal or an error and reset on a
  * pong. */
 void pp_plan_decide(const struct pp_outcome *o, struct pp_backoff *b, struct pp_plan *out);
+
+/* A margin added to a wait the client narrowed itself, for clocks that
+ * differ a little in rate between client and server. */
+#define PP_REFINE_MARGIN_MS 20
+
+/* For a PP_WHY_QUOTA pause: narrows each exhausted policy's whole-second t
+ * with what the client knows of its own admissions (h already holds this
+ * pong, answered at recv_ms), never beyond t. Other plans are unchanged. */
+void pp_plan_refine(struct pp_plan *p, const struct pp_ratelimit *rl,
+                    const struct pp_hist *h, int64_t recv_ms);
 
 #endif
