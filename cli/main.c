@@ -214,8 +214,8 @@ int main(int argc, char **argv)
 	struct pp_hist hist;
 	const char *stopped_by = "signal";
 	int rc = EXIT_DONE;
-	int64_t due = t0, paused_at = -1;
-	char what[PP_RL_NAME_MAX + 32] = "";
+	int64_t due = t0, paused_at = -1; /* paused_at >= 0: announce "resumed" */
+	char what[PP_RL_NAME_MAX + 32] = "";   /* countdown text, "" for none */
 
 	pp_out_init(&out, stdout, opts.json, opts.quiet, isatty(STDOUT_FILENO), t0);
 	pp_sched_start(&sched, t0, opts.interval_ms);
@@ -224,8 +224,9 @@ int main(int argc, char **argv)
 	pp_out_start(&out, opts.url, opts.interval_ms, opts.count, shown_key, key_source);
 
 	for (;;) {
-		if (sleep_until(&out, due, paused_at >= 0 ? what : NULL))
+		if (sleep_until(&out, due, what[0] ? what : NULL))
 			break;
+		what[0] = '\0';
 		if (paused_at >= 0) {
 			pp_out_resume(&out, pp_mono_ms() - paused_at);
 			paused_at = -1;
@@ -280,6 +281,7 @@ int main(int argc, char **argv)
 			st.errors++;
 			pp_out_error(&out, kind, oc.status, msg,
 			             plan.why == PP_WHY_BACKOFF ? "backoff" : "retry-after", wait);
+			snprintf(what, sizeof(what), "%s", "after an error");
 			break;
 		}
 		case PP_EV_FATAL: {

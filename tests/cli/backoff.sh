@@ -11,21 +11,22 @@ cli_nginx_start "$port" '
 			return 429 "{\"message\":\"You have exceeded your request-limits.\"}";
 		}'
 
-# Requests are due at 0, 1, 3, 7 s (then 15): four in 8.5 s.
-timeout --preserve-status -s INT 8.5 "$PINGPONG" --url "http://127.0.0.1:$port" \
+# Requests are due at 0, 1, 3, 7 s (then 15): four in 9 s.
+timeout --preserve-status -s INT 9 "$PINGPONG" --url "http://127.0.0.1:$port" \
 	--json --key backoff-test >"$CLI_TMP/client.out" 2>"$CLI_TMP/client.err"
 rc=$?
 out=$CLI_TMP/client.out
 
 cli_check '[ "$rc" -eq 130 ]' "SIGINT should end the client with 130, got $rc"
 n=$(grep -c ' 429 POST /ping$' "$CLI_TMP/access.log")
-cli_check '[ "$n" -eq 4 ]' "want 4 refused requests in 8.5 s (0, 1, 3, 7 s), nginx saw $n"
+cli_check '[ "$n" -eq 4 ]' "want 4 refused requests in 9 s (0, 1, 3, 7 s), nginx saw $n"
 want="1 2 4"
 k=0
 for gap in $(cli_gaps); do
 	w=$(echo "$want" | cut -d' ' -f$((k + 1)))
 	[ -n "$w" ] || break
-	awk -v g="$gap" -v w="$w" 'BEGIN { exit !(g >= w - 0.05 && g <= w + 0.4) }' ||
+	# Never early; late only by what a loaded machine adds.
+	awk -v g="$gap" -v w="$w" 'BEGIN { exit !(g >= w - 0.05 && g <= w + 0.9) }' ||
 		cli_fail "gap $((k + 1)) between requests is $gap s, want about $w s"
 	k=$((k + 1))
 done
