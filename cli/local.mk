@@ -46,6 +46,7 @@ CLI_SHELL_TESTS = \
 	tests/cli/server_down.sh \
 	tests/cli/html502.sh \
 	tests/cli/quota_hint.sh \
+	tests/cli/slow.sh \
 	tests/cli/server.sh
 TESTS += $(CLI_UNIT_TESTS) $(CLI_SHELL_TESTS)
 UNIT_TESTS += $(CLI_UNIT_TESTS)

@@ -111,9 +111,10 @@ cli_nginx_stop() {
 	return 0
 }
 
-# Differences between consecutive access-log times of POST /ping, one a line.
+# Differences between consecutive access-log times of POST URI (default
+# /ping), one a line.
 cli_gaps() {
-	awk '$3 == "POST" && $4 == "/ping" { if (n++) printf "%.3f\n", $1 - prev; prev = $1 }' \
+	awk -v u="${1:-/ping}" '$3 == "POST" && $4 == u { if (n++) printf "%.3f\n", $1 - prev; prev = $1 }' \
 		"$CLI_TMP/access.log"
 }
 
