@@ -47,6 +47,7 @@ CLI_SHELL_TESTS = \
 	tests/cli/html502.sh \
 	tests/cli/quota_hint.sh \
 	tests/cli/slow.sh \
+	tests/cli/rejected.sh \
 	tests/cli/server.sh
 TESTS += $(CLI_UNIT_TESTS) $(CLI_SHELL_TESTS)
 UNIT_TESTS += $(CLI_UNIT_TESTS)

@@ -62,7 +62,7 @@ cli_free_port() {
 }
 
 cli_nginx_start() {
-	local port=$1 conf=$2 user= i
+	local port=$1 conf=$2 user='' i
 	[ "$(id -u)" -eq 0 ] && user="user root;"
 	cat >"$CLI_TMP/nginx.conf" <<NGINXCONF
 $user
