@@ -1,6 +1,7 @@
 /* main.c - pingpong(1): options, the send loop on a fixed monotonic schedule,
  * pauses as long as the server asks, signals, exit codes. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,31 +50,44 @@ static void install_signals(void)
 }
 
 /* Sleeps until the monotonic deadline, redrawing the countdown once a
- * second when asked to. Returns 0, or -1 as soon as a signal asks to stop. */
+ * second when asked to. Returns 0, or -1 as soon as a signal asks to stop.
+ * SIGINT/SIGTERM are blocked between the check of stop_sig and the wait,
+ * and ppoll unblocks them atomically, so a signal is never slept through. */
 static int sleep_until(struct pp_out *out, int64_t deadline, const char *what)
 {
+	sigset_t block, orig;
+	int rc = 0;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &orig);
 	for (;;) {
 		int64_t now = pp_mono_ms();
 		int64_t left = pp_sleep_ms(deadline, now);
-		int64_t wake = deadline;
+		int64_t step = left;
 		struct timespec ts;
 
-		if (stop_sig)
-			return -1;
+		if (stop_sig) {
+			rc = -1;
+			break;
+		}
 		if (left == 0)
-			return 0;
+			break;
 		if (what) {
 			pp_out_countdown(out, what, left);
 			/* Wake when the displayed whole second changes. */
-			int64_t step = left % 1000 ? left % 1000 : 1000;
-			wake = now + step;
+			step = left % 1000 ? left % 1000 : 1000;
 		}
-		ts.tv_sec = (time_t)(wake / 1000);
-		ts.tv_nsec = (long)(wake % 1000) * 1000000L;
-		int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		if (rc != 0 && rc != EINTR)
-			return 0; /* cannot sleep: carry on rather than spin silently */
+		/* Relative, but recomputed from the absolute deadline each time
+		 * round, so early wake-ups never add up to drift. */
+		ts.tv_sec = (time_t)(step / 1000);
+		ts.tv_nsec = (long)(step % 1000) * 1000000L;
+		if (ppoll(NULL, 0, &ts, &orig) < 0 && errno != EINTR)
+			break; /* cannot wait: carry on rather than spin */
 	}
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	return rc;
 }
 
 static int random_key(char *buf, size_t cap)
