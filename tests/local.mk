@@ -1,6 +1,6 @@
 # Tests of the server core: Check unit tests (the same library code the
 # binary links) and integration tests through a real nginx.
-UNIT_TESTS =
+# UNIT_TESTS starts empty in Makefile.am, so every local.mk can add to it.
 print-unit-tests:
 	@echo $(UNIT_TESTS)
 .PHONY: print-unit-tests

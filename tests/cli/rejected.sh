@@ -1,0 +1,48 @@
+# rejected.sh - exit codes and what is never printed: usage errors (2),
+# --help/--version (0), a request the server rejects itself (400, 404: 3,
+# no retry loop), and a key given by the user never appears in the output.
+. "$(dirname "$0")/nginx.sh"
+cli_setup
+
+"$PINGPONG" --help >"$CLI_TMP/help.out" 2>&1
+cli_check '[ $? -eq 0 ] && grep -q -- "--interval SECONDS" "$CLI_TMP/help.out"' "--help"
+"$PINGPONG" --version >"$CLI_TMP/version.out" 2>&1
+cli_check '[ $? -eq 0 ] && grep -q "^pingpong [0-9]" "$CLI_TMP/version.out"' "--version"
+for args in "--count 0" "--interval -1" "--port 70000" "--url http://h --port 1" "--bogus" "extra"; do
+	# shellcheck disable=SC2086
+	"$PINGPONG" $args >"$CLI_TMP/usage.out" 2>"$CLI_TMP/usage.err"
+	rc=$?
+	cli_check '[ "$rc" -eq 2 ]' "'$args' should be a usage error (2), got $rc"
+	cli_check '[ ! -s "$CLI_TMP/usage.out" ] && grep -q "^pingpong: " "$CLI_TMP/usage.err"' \
+		"'$args': one line on stderr, nothing on stdout"
+done
+
+port=$(cli_free_port) || exit 1
+cli_nginx_start "$port" '
+		location = /ping {
+			default_type application/json;
+			return 400 "{\"error\":\"invalid_secret_key\",\"message\":\"x-secret-key must be at most 256 bytes\"}";
+		}
+		location = /wrong/ping {
+			return 404;
+		}'
+
+timeout 10 "$PINGPONG" --url "http://127.0.0.1:$port/ping" --key topsecret-1234 \
+	>"$CLI_TMP/400.out" 2>&1
+rc=$?
+cli_check '[ "$rc" -eq 3 ]' "a 400 should end the client with 3, got $rc"
+cli_check 'grep -q "error: HTTP 400 invalid_secret_key: x-secret-key must be at most 256 bytes; the server rejects this request, giving up" "$CLI_TMP/400.out"' \
+	"the 400 line"
+cli_check 'grep -q "^pingpong: 1 sent, 0 pongs, 0 throttled, 1 error in .* (rejected)$" "$CLI_TMP/400.out"' "summary after a 400"
+
+PINGPONG_KEY=envsecret-5678 timeout 10 "$PINGPONG" --url "http://127.0.0.1:$port/wrong/ping" --json \
+	>"$CLI_TMP/404.out" 2>&1
+rc=$?
+cli_check '[ "$rc" -eq 3 ]' "a 404 should end the client with 3, got $rc"
+cli_check 'grep -q "\"event\":\"fatal\".*\"status\":404" "$CLI_TMP/404.out"' "a fatal event for the 404"
+cli_check 'grep -q "\"key_source\":\"PINGPONG_KEY\"" "$CLI_TMP/404.out"' "key source named"
+
+n=$(grep -c ' POST /ping$\| POST /wrong/ping$' "$CLI_TMP/access.log")
+cli_check '[ "$n" -eq 2 ]' "one request each, no retry loop: nginx saw $n"
+cli_check '! grep -q "topsecret-1234\|envsecret-5678" "$CLI_TMP"/*.out' "a user's key was printed"
+cli_done
