@@ -251,10 +251,7 @@ START_TEST(test_env_empty)
 }
 END_TEST
 
-int
-main(void)
-{
-	START_TEST(test_map_must_hold_the_live_windows)
+START_TEST(test_map_must_hold_the_live_windows)
 {
 	struct pp_config c;
 	char err[512];
@@ -273,6 +270,9 @@ main(void)
 }
 END_TEST
 
+int
+main(void)
+{
 Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
 	SRunner *sr;
