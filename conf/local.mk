@@ -44,6 +44,6 @@ nobase_dist_examples_DATA = conf/nginx/pingpong.conf conf/lighttpd/pingpong.conf
 EXTRA_DIST += Dockerfile .dockerignore kubernetes docs/DEPLOY.md
 
 # --- deploy tests --------------------------------------------------------------
-TESTS += tests/deploy/metrics-format.sh tests/deploy/metrics.sh
+TESTS += tests/deploy/metrics-format.sh tests/deploy/metrics.sh tests/deploy/lighttpd.sh tests/deploy/container.sh
 EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy/metrics.sh \
 	tests/deploy/lighttpd.sh tests/deploy/container.sh tests/deploy/manifests.sh
