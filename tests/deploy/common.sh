@@ -52,9 +52,9 @@ ping_status() {
 		--data '{"request":"ping"}' "$1/ping"
 }
 
-# Starts nginx with the shipped site (conf/nginx/pingpong.conf) on $1 (public)
-# and $2 (ops, loopback), talking to the FastCGI socket $3.
-start_nginx() {
+# Writes $tmp/nginx/nginx.conf: the shipped site (conf/nginx/pingpong.conf)
+# on $1 (public) and $2 (ops, loopback), talking to the FastCGI socket $3.
+nginx_conf() {
 	local http=$1 ops=$2 sock=$3
 	mkdir -p "$tmp/nginx"
 	sed -e "s/listen 8080;/listen 127.0.0.1:$http;/" -e "s/listen 127.0.0.1:8081;/listen 127.0.0.1:$ops;/" \
@@ -76,6 +76,11 @@ http {
 }
 CONF
 	cp /etc/nginx/fastcgi_params "$tmp/nginx/fastcgi_params"
+}
+
+# Starts nginx with nginx_conf's configuration.
+start_nginx() {
+	nginx_conf "$@"
 	"$NGINX" -e stderr -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" \
 		-g "daemon off; pid $tmp/nginx/nginx.pid; error_log stderr;" 2>>"$tmp/stderr" &
 	pids+=($!)
