@@ -83,8 +83,13 @@ free_port() { # a port nothing listens on, picked by the kernel
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 http=$(free_port); ops=$(free_port)
-mkdir -p "$tmp/state" && chown 10001:10001 "$tmp/state"
+mkdir -p "$tmp/state" "$tmp/run" && chown 10001:10001 "$tmp/state" "$tmp/run"
+# As kubernetes/deployment.yaml runs it: read-only root, /run/pingpong a
+# fresh writable directory (an emptyDir there), no capabilities, no privilege
+# escalation.
 podman run -d --name "$name" --network host --health-interval disable \
+	--read-only --read-only-tmpfs=false -v "$tmp/run:/run/pingpong" \
+	--cap-drop ALL --security-opt no-new-privileges \
 	-e HTTP_PORT="$http" -e OPS_PORT="$ops" -e WORKERS=2 \
 	-e PINGPONG_PER_KEY_LIMIT=3 -e PINGPONG_PER_KEY_WINDOW=60s \
 	-e PINGPONG_GLOBAL_LIMIT=100 -e PINGPONG_GLOBAL_WINDOW=1s \
