@@ -38,4 +38,23 @@ fi
 port=$(free_port) && ops=$(free_port) || fail "no free port"
 nginx_conf "$port" "$ops" "$tmp/none.sock"
 w=$("$NGINX" -t -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g "pid $tmp/nginx/t.pid;" 2>&1) || fail "nginx -t: $w"
+
+# nginx's own errors are JSON too: no worker behind the socket (502), a body
+# over nginx's cap (413), the ops endpoints on the public port (404).
+start_nginx "$port" "$ops" "$tmp/none.sock"
+wait_status "http://127.0.0.1:$port/ping" 502 || fail "no 502 without workers"
+expect_json() { # expect_json STATUS ERROR-CODE curl-args...
+	local want=$1 code=$2; shift 2
+	curl -s -o "$tmp/b" -w '%{http_code} %{content_type}' --max-time 5 "$@" > "$tmp/h"
+	[ "$(cat "$tmp/h")" = "$want application/json" ] && grep -q "\"error\":\"$code\"" "$tmp/b" ||
+		fail "want $want $code as JSON, got $(cat "$tmp/h"): $(head -c 300 "$tmp/b")"
+}
+expect_json 502 bad_gateway -X POST -H 'Content-Type: application/json' -d '{"request":"ping"}' \
+	"http://127.0.0.1:$port/ping"
+head -c 20000 /dev/zero | tr '\0' 'x' > "$tmp/big"
+expect_json 413 payload_too_large -X POST -H 'Content-Type: application/json' --data-binary "@$tmp/big" \
+	"http://127.0.0.1:$port/ping"
+expect_json 404 not_found "http://127.0.0.1:$port/metrics"
+expect_json 502 bad_gateway "http://127.0.0.1:$ops/readyz"
+echo "ok   nginx's own 502/413/404 answers are JSON"
 echo "ok: docs, units and the nginx site check out"
