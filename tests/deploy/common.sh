@@ -20,7 +20,12 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/stderr" ] && tail -20 "$tmp/stderr"; exit 1; }
+# On failure, the workers' own lines first (nginx's may be many).
+fail() {
+	echo "FAIL: $*"
+	[ -f "$tmp/stderr" ] && { grep 'pingpong-fcgi' "$tmp/stderr" | tail -10; tail -5 "$tmp/stderr"; }
+	exit 1
+}
 skip() { echo "SKIP: $*"; exit 77; }
 
 # A TCP port on 127.0.0.1 nothing listens on (never 8080).
