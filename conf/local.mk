@@ -11,16 +11,24 @@ UNIT_TESTS += tests/unit/test_metrics
 
 # --- files made from templates (paths as configured) -------------------------
 pp_edit = sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
-	-e 's|@localstatedir[@]|$(localstatedir)|g'
+	-e 's|@localstatedir[@]|$(localstatedir)|g' -e 's|@docdir[@]|$(docdir)|g'
 conf/pingpong.conf: $(srcdir)/conf/pingpong.conf.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) conf && $(pp_edit) $(srcdir)/conf/pingpong.conf.in > $@.tmp && mv $@.tmp $@
 conf/systemd/pingpong.service: $(srcdir)/conf/systemd/pingpong.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) conf/systemd && $(pp_edit) $(srcdir)/conf/systemd/pingpong.service.in > $@.tmp && mv $@.tmp $@
-pp_generated = conf/pingpong.conf conf/systemd/pingpong.service
+man/pingpong-fcgi.8: $(srcdir)/man/pingpong-fcgi.8.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) man && $(pp_edit) $(srcdir)/man/pingpong-fcgi.8.in > $@.tmp && mv $@.tmp $@
+man/pingpong.conf.5: $(srcdir)/man/pingpong.conf.5.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) man && $(pp_edit) $(srcdir)/man/pingpong.conf.5.in > $@.tmp && mv $@.tmp $@
+pp_generated = conf/pingpong.conf conf/systemd/pingpong.service man/pingpong-fcgi.8 man/pingpong.conf.5
 all-local: $(pp_generated)
 check-local: $(pp_generated)
 CLEANFILES += $(pp_generated)
-EXTRA_DIST += conf/pingpong.conf.in conf/systemd/pingpong.service.in
+EXTRA_DIST += conf/pingpong.conf.in conf/systemd/pingpong.service.in \
+	man/pingpong-fcgi.8.in man/pingpong.conf.5.in
+
+# Man pages of the server (the paths in them are the configured ones).
+nodist_man_MANS = man/pingpong-fcgi.8 man/pingpong.conf.5
 
 # --- installation: the config (kept if present), examples, man pages ---------
 pingpongconfdir = $(sysconfdir)/pingpong
@@ -44,6 +52,9 @@ nobase_dist_examples_DATA = conf/nginx/pingpong.conf conf/lighttpd/pingpong.conf
 EXTRA_DIST += Dockerfile .dockerignore kubernetes docs/DEPLOY.md
 
 # --- deploy tests --------------------------------------------------------------
-TESTS += tests/deploy/metrics-format.sh tests/deploy/metrics.sh
+TESTS += tests/deploy/metrics-format.sh tests/deploy/metrics.sh tests/deploy/lighttpd.sh \
+	tests/deploy/container.sh tests/deploy/manifests.sh tests/deploy/docs.sh
 EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy/metrics.sh \
-	tests/deploy/lighttpd.sh tests/deploy/container.sh tests/deploy/manifests.sh
+	tests/deploy/lighttpd.sh tests/deploy/container.sh tests/deploy/manifests.sh tests/deploy/docs.sh \
+	tests/deploy/check-manifests.mjs tests/deploy/package.json tests/deploy/package-lock.json \
+	tests/deploy/.npmrc tests/deploy/tsconfig.json tests/deploy/yamllint.yml

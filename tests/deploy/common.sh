@@ -20,7 +20,12 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/stderr" ] && tail -20 "$tmp/stderr"; exit 1; }
+# On failure, the workers' own lines first (nginx's may be many).
+fail() {
+	echo "FAIL: $*"
+	[ -f "$tmp/stderr" ] && { grep 'pingpong-fcgi' "$tmp/stderr" | tail -10; tail -5 "$tmp/stderr"; }
+	exit 1
+}
 skip() { echo "SKIP: $*"; exit 77; }
 
 # A TCP port on 127.0.0.1 nothing listens on (never 8080).
@@ -52,9 +57,9 @@ ping_status() {
 		--data '{"request":"ping"}' "$1/ping"
 }
 
-# Starts nginx with the shipped site (conf/nginx/pingpong.conf) on $1 (public)
-# and $2 (ops, loopback), talking to the FastCGI socket $3.
-start_nginx() {
+# Writes $tmp/nginx/nginx.conf: the shipped site (conf/nginx/pingpong.conf)
+# on $1 (public) and $2 (ops, loopback), talking to the FastCGI socket $3.
+nginx_conf() {
 	local http=$1 ops=$2 sock=$3
 	mkdir -p "$tmp/nginx"
 	sed -e "s/listen 8080;/listen 127.0.0.1:$http;/" -e "s/listen 127.0.0.1:8081;/listen 127.0.0.1:$ops;/" \
@@ -76,6 +81,11 @@ http {
 }
 CONF
 	cp /etc/nginx/fastcgi_params "$tmp/nginx/fastcgi_params"
+}
+
+# Starts nginx with nginx_conf's configuration.
+start_nginx() {
+	nginx_conf "$@"
 	"$NGINX" -e stderr -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" \
 		-g "daemon off; pid $tmp/nginx/nginx.pid; error_log stderr;" 2>>"$tmp/stderr" &
 	pids+=($!)

@@ -8,7 +8,7 @@ command -v promtool >/dev/null || fail "promtool missing (Debian package prometh
 N=120
 http=$(free_port) && ops=$(free_port) || fail "no free port"
 export PINGPONG_PER_KEY_LIMIT=3 PINGPONG_PER_KEY_WINDOW=60s
-export PINGPONG_GLOBAL_LIMIT=100000 PINGPONG_GLOBAL_WINDOW=1s
+export PINGPONG_GLOBAL_LIMIT=1000 PINGPONG_GLOBAL_WINDOW=1s
 start_workers 4 "$tmp/fcgi.sock"
 start_nginx "$http" "$ops" "$tmp/fcgi.sock"
 wait_status "http://127.0.0.1:$ops/readyz" 200 || fail "/readyz never answered 200"
