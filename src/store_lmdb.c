@@ -202,15 +202,20 @@ sweep(struct pp_store *s, const struct pp_limit *l, int64_t now)
 	return total;
 }
 
+static void
+clear_stale_readers(struct pp_store *s, const char *why)
+{
+	int dead = 0;
+	if (mdb_reader_check(s->env, &dead) == 0 && dead)
+		pp_log_warn("store: %s: cleared %d stale reader slots left by dead processes", why, dead);
+}
+
 static int
 renew_read(struct pp_store *s)
 {
 	int rc = mdb_txn_renew(s->rtxn);
 	if (rc == MDB_READERS_FULL) {
-		int dead = 0;
-		mdb_reader_check(s->env, &dead);
-		if (dead)
-			pp_log_warn("store: cleared %d stale reader slots", dead);
+		clear_stale_readers(s, "reader table full");
 		rc = mdb_txn_renew(s->rtxn);
 	}
 	return rc;
@@ -314,6 +319,9 @@ lmdb_hit(struct pp_store *s, const struct pp_keyid *id, const struct pp_policy *
 		return PP_STORE_OK;
 	rc = write_admit(s, &kk, &gk, p, clock, out);
 	if (rc == MDB_MAP_FULL) {
+		/* A dead reader's slot pins every page freed since its snapshot:
+		 * clear those first, then reclaim expired windows, then retry. */
+		clear_stale_readers(s, "map full");
 		sweep(s, &p->per_key, clock());
 		rc = write_admit(s, &kk, &gk, p, clock, out);
 		if (rc == MDB_MAP_FULL)
@@ -325,22 +333,40 @@ out:
 	return map_rc(rc);
 }
 
+/* Ready means an admission could commit now: write a record as large as the
+ * largest window an admission writes, so a map too full for admissions
+ * fails the probe too; then read it back through the snapshot. */
 static int
-lmdb_probe(struct pp_store *s)
+probe_write(struct pp_store *s)
 {
 	MDB_txn *txn;
 	MDB_val k = { 5, "probe" }, v;
-	int64_t t = (int64_t)time(NULL);
+	uint32_t n = s->kcap > s->gcap ? s->kcap : s->gcap;
+	struct pp_bucket *buf = s->kcap >= s->gcap ? s->kbuf : s->gbuf;
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc)
-		return map_rc(rc);
-	v.mv_size = sizeof(t);
-	v.mv_data = &t;
+		return rc;
+	memset(buf, 0, (size_t)n * sizeof(*buf));
+	buf[0].t_ms = (int64_t)time(NULL);
+	v.mv_size = (size_t)n * sizeof(*buf);
+	v.mv_data = buf;
 	if ((rc = mdb_put(txn, s->meta, &k, &v, 0))) {
 		mdb_txn_abort(txn);
-		return map_rc(rc);
+		return rc;
 	}
-	if ((rc = mdb_txn_commit(txn)))
+	return mdb_txn_commit(txn);
+}
+
+static int
+lmdb_probe(struct pp_store *s)
+{
+	MDB_val k = { 5, "probe" }, v;
+	int rc = probe_write(s);
+	if (rc == MDB_MAP_FULL) {
+		clear_stale_readers(s, "probe: map full");
+		rc = probe_write(s);
+	}
+	if (rc)
 		return map_rc(rc);
 	if ((rc = renew_read(s)))
 		return map_rc(rc);

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 pp_setup
 pp_require wrk
-pp_start_server per_key_limit=5 per_key_window=2s global_limit=100000 global_window=1s
+pp_start_server db_map_size=128M per_key_limit=5 per_key_window=2s global_limit=100000 global_window=1s
 PP_WRK_KEY=one-hot-key pp_load 5 16
 pp_check_windows 5 2
 [ "${PP_REFUSED:-0}" -gt 100 ] || pp_fail "only ${PP_REFUSED:-0} refusals: the load did not hammer"
