@@ -333,28 +333,34 @@ out:
 	return map_rc(rc);
 }
 
-/* Ready means an admission could commit now: write a record as large as the
- * largest window an admission writes, so a map too full for admissions
- * fails the probe too; then read it back through the snapshot. */
+/* Ready means an admission could commit now, with room to spare: write a
+ * record larger than the pages an admission dirties (both windows, the
+ * index, the tree above them), so a map too full for admissions fails the
+ * probe first; then read it back through the snapshot. */
+#define PROBE_MIN (32 * 1024)
+
 static int
 probe_write(struct pp_store *s)
 {
 	MDB_txn *txn;
 	MDB_val k = { 5, "probe" }, v;
-	uint32_t n = s->kcap > s->gcap ? s->kcap : s->gcap;
-	struct pp_bucket *buf = s->kcap >= s->gcap ? s->kbuf : s->gbuf;
+	size_t n = 2 * ((size_t)s->kcap + s->gcap) * sizeof(struct pp_bucket);
+	if (n < PROBE_MIN)
+		n = PROBE_MIN;
+	unsigned char *buf = calloc(1, n);
+	if (!buf)
+		return ENOMEM;
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc)
-		return rc;
-	memset(buf, 0, (size_t)n * sizeof(*buf));
-	buf[0].t_ms = (int64_t)time(NULL);
-	v.mv_size = (size_t)n * sizeof(*buf);
-	v.mv_data = buf;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0))) {
-		mdb_txn_abort(txn);
-		return rc;
+	if (rc == 0) {
+		v.mv_size = n;
+		v.mv_data = buf;
+		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)))
+			mdb_txn_abort(txn);
+		else
+			rc = mdb_txn_commit(txn);
 	}
-	return mdb_txn_commit(txn);
+	free(buf);
+	return rc;
 }
 
 static int
