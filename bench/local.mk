@@ -30,3 +30,6 @@ endif
 EXTRA_DIST += fuzz/run.sh fuzz/corpus
 
 # --- fault and abuse tests (tests/faults/) -------------------------------------
+# Through real nginx + workers (tests/integration/lib.sh); each bounded < 30 s.
+TESTS += tests/faults/kill9.sh
+EXTRA_DIST += tests/faults/kill9.sh
