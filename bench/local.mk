@@ -33,3 +33,5 @@ EXTRA_DIST += fuzz/run.sh fuzz/corpus
 # Through real nginx + workers (tests/integration/lib.sh); each bounded < 30 s.
 TESTS += tests/faults/kill9.sh
 EXTRA_DIST += tests/faults/kill9.sh
+TESTS += tests/faults/smallmap.sh
+EXTRA_DIST += tests/faults/smallmap.sh
