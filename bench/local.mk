@@ -35,3 +35,5 @@ TESTS += tests/faults/kill9.sh
 EXTRA_DIST += tests/faults/kill9.sh
 TESTS += tests/faults/smallmap.sh
 EXTRA_DIST += tests/faults/smallmap.sh
+TESTS += tests/faults/clockstep.sh
+EXTRA_DIST += tests/faults/clockstep.sh
