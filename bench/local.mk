@@ -37,3 +37,5 @@ TESTS += tests/faults/smallmap.sh
 EXTRA_DIST += tests/faults/smallmap.sh
 TESTS += tests/faults/clockstep.sh
 EXTRA_DIST += tests/faults/clockstep.sh
+TESTS += tests/faults/hostile.sh
+EXTRA_DIST += tests/faults/hostile.sh
