@@ -39,3 +39,9 @@ TESTS += tests/faults/clockstep.sh
 EXTRA_DIST += tests/faults/clockstep.sh
 TESTS += tests/faults/hostile.sh
 EXTRA_DIST += tests/faults/hostile.sh
+# The unit tests under valgrind memcheck (skips when valgrind is missing).
+TESTS += tests/faults/valgrind.sh
+EXTRA_DIST += tests/faults/valgrind.sh
+valgrind: $(check_PROGRAMS)
+	PP_BUILDDIR='$(abs_top_builddir)' $(SHELL) $(srcdir)/tests/faults/valgrind.sh
+.PHONY: valgrind
