@@ -116,6 +116,11 @@ add_variant floodN   distinct 1 "pingpong, distinct key per request (nearly all 
 add_variant admit    distinct 1 "pingpong, admit path (every request admitted and written)"
 add_variant keys1    random   1 "pingpong, flood over 1 live key (all 429, per-key)"
 add_variant keysN    random   "$NKEYS" "pingpong, flood over $NKEYS live keys (all 429, per-key)"
+add_variant shipped  one      1 "pingpong, one-key flood through the shipped conf/nginx/pingpong.conf"
+shipped_conf=$S/conf/nginx/pingpong.conf
+if [ -n "$fcgi" ] && [ -f "$shipped_conf" ]; then
+	variants="$variants shipped"
+fi
 
 upstream_of() {
 	case $1 in
@@ -146,6 +151,17 @@ http {
 	limit_req_status 429;
 NGX
 	for v in $variants; do
+		if [ "$v" = shipped ]; then
+			# The shipped site as is, moved to our ports, socket and paths.
+			sed -e "s|listen 8080;|listen 127.0.0.1:${port[shipped]};|" \
+				-e "s|listen 127.0.0.1:8081;|listen 127.0.0.1:$(free_port);|" \
+				-e '/listen \[::1\?\]:80[0-9]*;/d' \
+				-e "s|unix:/run/pingpong/pingpong.sock|unix:$tmp/flood.sock|" \
+				-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
+				-e "s|^upstream pingpong_fcgi|upstream pp_shipped|; s|fastcgi_pass pingpong_fcgi;|fastcgi_pass pp_shipped;|" \
+				"$shipped_conf"
+			continue
+		fi
 		echo "	server {"
 		echo "		listen 127.0.0.1:${port[$v]};"
 		if [ "$v" = ret ]; then
@@ -283,6 +299,12 @@ mkdir -p "$(dirname "$OUT")"
 		echo "pingpong-fcgi not built: only the reference variants ran."
 	fi
 	[ -n "$mem_report" ] && echo "$mem_report"
+	if [ "${BENCH_CALLGRIND:-1}" = 1 ] && [ -n "$fcgi" ] && command -v valgrind >/dev/null; then
+		echo
+		echo "Instructions per decision (callgrind, bench/callgrind.sh):"
+		echo
+		PP_BUILDDIR=$B bash "$S/bench/callgrind.sh"
+	fi
 	echo
 	echo "Raw rounds (variant req/s p99_us non2xx requests p50_us):"
 	echo '```'
