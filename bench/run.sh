@@ -313,6 +313,18 @@ mkdir -p "$(dirname "$OUT")"
 		echo "Instructions per decision (callgrind, bench/callgrind.sh):"
 		echo
 		PP_BUILDDIR=$B bash "$S/bench/callgrind.sh"
+		if [ -n "${port[keysN]:-}" ] && grep -q '^keysN ' "$tmp/raw"; then
+			# The same refusal with 1 and with NKEYS live keys in the tree.
+			for g in keys1 keysN; do
+				n=1; [ "$g" = keysN ] && n=$NKEYS
+				valgrind --tool=callgrind --toggle-collect=measured_hit \
+					--callgrind-out-file="$tmp/cg-$g.out" "$B/bench/hitloop" \
+					-c "$tmp/$g.conf" -n 2000 -k "$n" >/dev/null 2>&1
+				ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$tmp/cg-$g.out" 2>/dev/null)
+				printf '| refuse, a random one of %s live keys | %s | 0 of 2000 |\n' "$n" \
+					"$(awk -v i="${ir:-0}" 'BEGIN {printf "%.0f", i / 2000}')"
+			done
+		fi
 	fi
 	echo
 	echo "Raw rounds (variant req/s p99_us non2xx requests p50_us):"
