@@ -19,7 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
 run_case() {
 	local name=$1 flags=$2; shift 2
 	mkdir -p "$tmp/$name"
-	{ echo "db_path = $tmp/$name"; echo "db_map_size = 64M"; echo "log_level = error"
+	{ echo "db_path = $tmp/$name"; echo "db_map_size = 256M"; echo "log_level = error"
 	  local kv; for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done; } >"$tmp/$name.conf"
 	valgrind --tool=callgrind --toggle-collect=measured_hit \
 		--callgrind-out-file="$tmp/$name.out" \
@@ -37,10 +37,12 @@ run_case() {
 
 echo "| case (pp_store_hit in steady state, 10 hits per ms of synthetic clock) | instructions per decision | admitted |"
 echo "|---|---:|---:|"
-run_case refuse_key "" per_key_limit=10 per_key_window=60s global_limit=1000000 global_window=1s
+# Configs the server accepts (its map check: global_limit x (per-key window /
+# global window + 1) live admissions must fit db_map_size).
+run_case refuse_key "" per_key_limit=10 per_key_window=60s global_limit=1000 global_window=1s
 run_case refuse_global "-d" per_key_limit=10 per_key_window=60s global_limit=2 global_window=1s
-run_case admit_distinct "-d" per_key_limit=10 per_key_window=60s global_limit=1000000 global_window=1s
-run_case admit_distinct_g10ms "-d" per_key_limit=10 per_key_window=60s global_limit=1000000 global_window=10ms
+run_case admit_distinct "-d" per_key_limit=10 per_key_window=1s global_limit=100000 global_window=1s
+run_case admit_distinct_g10ms "-d" per_key_limit=10 per_key_window=1s global_limit=1000 global_window=10ms
 if [ "${BENCH_TOP:-0}" = 1 ]; then
 	for f in "$tmp"/*.top; do
 		[ -f "$f" ] || continue

@@ -79,16 +79,19 @@ if [ -n "$fcgi" ]; then
 	# Flood: SPEC's default limits, so nearly every request is refused.
 	write_conf flood "$tmp/db-flood" db_map_size=64M per_key_limit=10 per_key_window=60s \
 		global_limit=2 global_window=1s log_level=error
-	# Admit: limits far above what wrk can send, a new key per request, so
-	# every request is admitted and written.
-	write_conf admit "$tmp/db-admit" db_map_size=1G per_key_limit=1000000 per_key_window=60s \
-		global_limit=1000000 global_window=1s log_level=error
+	# Admit: a global limit far above what wrk can send and a new key per
+	# request, so every request is admitted and written. The server refuses
+	# a map smaller than its limits can keep live (global_limit x (per-key
+	# window / global window + 1) admissions), hence 1 s per-key windows.
+	write_conf admit "$tmp/db-admit" db_map_size=256M per_key_limit=10 per_key_window=1s \
+		global_limit=100000 global_window=1s log_level=error
 	# Many keys: one admission per key fills it (limit 1 an hour); the same
 	# flood over 1 and over NKEYS live keys compares the cost of a big tree.
-	write_conf keys1 "$tmp/db-keys1" db_map_size=64M per_key_limit=1 per_key_window=3600s \
-		global_limit=1000000 global_window=1s log_level=error
+	# The global limit lets NKEYS admissions be live in the hour.
+	write_conf keys1 "$tmp/db-keys1" db_map_size=1G per_key_limit=1 per_key_window=3600s \
+		global_limit=1000000 global_window=3600s log_level=error
 	write_conf keysN "$tmp/db-keysN" db_map_size=1G per_key_limit=1 per_key_window=3600s \
-		global_limit=1000000 global_window=1s log_level=error
+		global_limit=1000000 global_window=3600s log_level=error
 	if [ -x "$B/bench/prefill" ]; then
 		"$B/bench/prefill" -c "$tmp/keys1.conf" -n 1 >"$tmp/prefill1.log" 2>&1 ||
 			die "prefill of 1 key failed: $(cat "$tmp/prefill1.log")"
