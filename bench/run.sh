@@ -5,7 +5,7 @@ set -uo pipefail
 
 B=${PP_BUILDDIR:?PP_BUILDDIR must name the build directory}
 S=${PP_SRCDIR:?PP_SRCDIR must name the source directory}
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-4}
 SECS=${BENCH_SECONDS:-3}
 CONNS=${BENCH_CONNS:-32}
 THREADS=${BENCH_THREADS:-1}
