@@ -26,6 +26,11 @@ fuzz_fuzz_validate_SOURCES = fuzz/fuzz_validate.c src/validate.c
 fuzz_fuzz_validate_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PP_FUZZ_FLAGS)
 fuzz_fuzz_validate_LDFLAGS = $(PP_FUZZ_FLAGS)
 fuzz_fuzz_validate_LDADD = $(JANSSON_LIBS)
+noinst_PROGRAMS += fuzz/fuzz_ratelimit
+fuzz_fuzz_ratelimit_SOURCES = fuzz/fuzz_ratelimit.c cli/ratelimit.c
+fuzz_fuzz_ratelimit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli
+fuzz_fuzz_ratelimit_CFLAGS = $(AM_CFLAGS) $(PP_FUZZ_FLAGS)
+fuzz_fuzz_ratelimit_LDFLAGS = $(PP_FUZZ_FLAGS)
 endif
 EXTRA_DIST += fuzz/run.sh fuzz/corpus
 

@@ -9,7 +9,9 @@ command -v valgrind >/dev/null || { echo "SKIP: valgrind not installed"; exit 77
 if [ $# -gt 0 ]; then
 	tests=("$@")
 else
-	read -r -a tests <<<"$(make -s --no-print-directory -C "$B" print-unit-tests | tail -n 1)"
+	# Inside make check the parent's MAKEFLAGS would add directory lines.
+	read -r -a tests <<<"$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		make -s --no-print-directory -C "$B" print-unit-tests 2>/dev/null | grep -v '^make' | tail -n 1)"
 fi
 [ "${#tests[@]}" -gt 0 ] || { echo "FAIL: no unit tests listed by make print-unit-tests"; exit 1; }
 
