@@ -29,20 +29,38 @@ synthetic_clock(void)
 	return synthetic_ms;
 }
 
-/* The measured loop: callgrind collects only inside pp_store_hit, so set-up
- * and key formatting stay out of the count. */
+/* callgrind collects only inside this (--toggle-collect=measured_hit), so
+ * set-up, key formatting and the warm-up stay out of the count. */
+__attribute__((noinline)) int measured_hit(struct pp_limiter_store *ls, const char *key,
+                                           size_t len, const struct pp_policy *p,
+                                           struct pp_decision *d);
+__attribute__((noinline)) int
+measured_hit(struct pp_limiter_store *ls, const char *key, size_t len,
+             const struct pp_policy *p, struct pp_decision *d)
+{
+	return pp_store_hit(ls, key, len, p, d);
+}
+
+/* Hits from..to-1 on the synthetic clock, per_ms of them per millisecond. */
 static int
-loop(struct pp_limiter_store *ls, const struct pp_policy *p, unsigned long n,
-     unsigned long per_ms, int distinct, unsigned long *admitted)
+loop(struct pp_limiter_store *ls, const struct pp_policy *p, unsigned long from,
+     unsigned long to, unsigned long per_ms, int distinct, unsigned long nkeys,
+     int measured, unsigned long *admitted)
 {
 	int64_t t0 = 1700000000000LL; /* a fixed "now": the run is reproducible */
-	for (unsigned long i = 0; i < n; i++) {
+	for (unsigned long i = from; i < to; i++) {
 		char key[32];
 		struct pp_decision d;
-		int len = distinct ? snprintf(key, sizeof(key), "d%lu", i)
-		                   : snprintf(key, sizeof(key), "one");
+		int len;
+		if (nkeys) /* a random one of bench/prefill's keys "k0".."k<N-1>" */
+			len = snprintf(key, sizeof(key), "k%lu", (unsigned long)random() % nkeys);
+		else if (distinct)
+			len = snprintf(key, sizeof(key), "d%lu", i);
+		else
+			len = snprintf(key, sizeof(key), "one");
 		synthetic_ms = t0 + (int64_t)(i / per_ms);
-		int rc = pp_store_hit(ls, key, (size_t)len, p, &d);
+		int rc = measured ? measured_hit(ls, key, (size_t)len, p, &d)
+		                  : pp_store_hit(ls, key, (size_t)len, p, &d);
 		if (rc) {
 			fprintf(stderr, "hitloop: hit %lu: %s\n", i, pp_store_strerror(rc));
 			return -1;
@@ -56,14 +74,16 @@ int
 main(int argc, char **argv)
 {
 	const char *conf = NULL;
-	unsigned long n = 10000, per_ms = 10;
+	unsigned long n = 10000, per_ms = 10, warm = 0, nkeys = 0;
 	int distinct = 0, c;
 
-	while ((c = getopt(argc, argv, "c:n:r:d")) != -1) {
+	while ((c = getopt(argc, argv, "c:n:r:w:k:d")) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
 		case 'n': if (parse_ul(optarg, 100000000UL, &n)) goto usage; break;
 		case 'r': if (parse_ul(optarg, 1000000UL, &per_ms)) goto usage; break;
+		case 'w': if (parse_ul(optarg, 100000000UL, &warm)) goto usage; break;
+		case 'k': if (parse_ul(optarg, 100000000UL, &nkeys)) goto usage; break;
 		case 'd': distinct = 1; break;
 		default: goto usage;
 		}
@@ -84,9 +104,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "hitloop: cannot open store: %s\n", pp_store_strerror(rc));
 		return 1;
 	}
-	ls.clock = synthetic_clock;
+	/* Prefilled keys were written at real time: keep the real clock for them. */
+	if (!nkeys)
+		ls.clock = synthetic_clock;
+	srandom(1); /* the same key sequence every run */
 	unsigned long admitted = 0;
-	rc = loop(&ls, &cfg.policy, n, per_ms, distinct, &admitted);
+	/* Warm up until the windows hold what they hold in steady state. */
+	rc = loop(&ls, &cfg.policy, 0, warm, per_ms, distinct, nkeys, 0, &admitted);
+	admitted = 0;
+	if (!rc)
+		rc = loop(&ls, &cfg.policy, warm, warm + n, per_ms, distinct, nkeys, 1, &admitted);
 	pp_store_close(&ls);
 	if (rc)
 		return 1;
@@ -94,7 +121,8 @@ main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: hitloop -c CONFIG [-n HITS] [-r HITS_PER_MS] [-d]\n"
-	                "  -d  a distinct key per hit (else one key)\n");
+	fprintf(stderr, "usage: hitloop -c CONFIG [-n HITS] [-r HITS_PER_MS] [-w WARMUP_HITS] [-d | -k KEYS]\n"
+	                "  -d  a distinct key per hit; -k a random one of KEYS prefilled\n"
+	                "      keys (bench/prefill); else always the same key\n");
 	return 2;
 }

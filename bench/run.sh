@@ -5,8 +5,8 @@ set -uo pipefail
 
 B=${PP_BUILDDIR:?PP_BUILDDIR must name the build directory}
 S=${PP_SRCDIR:?PP_SRCDIR must name the source directory}
-ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-4}
+SECS=${BENCH_SECONDS:-3}
 CONNS=${BENCH_CONNS:-32}
 THREADS=${BENCH_THREADS:-1}
 WORKERS=${BENCH_WORKERS:-2}
@@ -79,16 +79,19 @@ if [ -n "$fcgi" ]; then
 	# Flood: SPEC's default limits, so nearly every request is refused.
 	write_conf flood "$tmp/db-flood" db_map_size=64M per_key_limit=10 per_key_window=60s \
 		global_limit=2 global_window=1s log_level=error
-	# Admit: limits far above what wrk can send, a new key per request, so
-	# every request is admitted and written.
-	write_conf admit "$tmp/db-admit" db_map_size=1G per_key_limit=1000000 per_key_window=60s \
-		global_limit=1000000 global_window=1s log_level=error
+	# Admit: a global limit far above what wrk can send and a new key per
+	# request, so every request is admitted and written. The server refuses
+	# a map smaller than its limits can keep live (global_limit x (per-key
+	# window / global window + 1) admissions), hence 1 s per-key windows.
+	write_conf admit "$tmp/db-admit" db_map_size=256M per_key_limit=10 per_key_window=1s \
+		global_limit=100000 global_window=1s log_level=error
 	# Many keys: one admission per key fills it (limit 1 an hour); the same
 	# flood over 1 and over NKEYS live keys compares the cost of a big tree.
-	write_conf keys1 "$tmp/db-keys1" db_map_size=64M per_key_limit=1 per_key_window=3600s \
-		global_limit=1000000 global_window=1s log_level=error
+	# The global limit lets NKEYS admissions be live in the hour.
+	write_conf keys1 "$tmp/db-keys1" db_map_size=1G per_key_limit=1 per_key_window=3600s \
+		global_limit=1000000 global_window=3600s log_level=error
 	write_conf keysN "$tmp/db-keysN" db_map_size=1G per_key_limit=1 per_key_window=3600s \
-		global_limit=1000000 global_window=1s log_level=error
+		global_limit=1000000 global_window=3600s log_level=error
 	if [ -x "$B/bench/prefill" ]; then
 		"$B/bench/prefill" -c "$tmp/keys1.conf" -n 1 >"$tmp/prefill1.log" 2>&1 ||
 			die "prefill of 1 key failed: $(cat "$tmp/prefill1.log")"
@@ -116,6 +119,11 @@ add_variant floodN   distinct 1 "pingpong, distinct key per request (nearly all 
 add_variant admit    distinct 1 "pingpong, admit path (every request admitted and written)"
 add_variant keys1    random   1 "pingpong, flood over 1 live key (all 429, per-key)"
 add_variant keysN    random   "$NKEYS" "pingpong, flood over $NKEYS live keys (all 429, per-key)"
+add_variant shipped  one      1 "pingpong, one-key flood through the shipped conf/nginx/pingpong.conf"
+shipped_conf=$S/conf/nginx/pingpong.conf
+if [ -n "$fcgi" ] && [ -f "$shipped_conf" ]; then
+	variants="$variants shipped"
+fi
 
 upstream_of() {
 	case $1 in
@@ -146,6 +154,17 @@ http {
 	limit_req_status 429;
 NGX
 	for v in $variants; do
+		if [ "$v" = shipped ]; then
+			# The shipped site as is, moved to our ports, socket and paths.
+			sed -e "s|listen 8080;|listen 127.0.0.1:${port[shipped]};|" \
+				-e "s|listen 127.0.0.1:8081;|listen 127.0.0.1:$(free_port);|" \
+				-e '/listen \[::1\?\]:80[0-9]*;/d' \
+				-e "s|unix:/run/pingpong/pingpong.sock|unix:$tmp/flood.sock|" \
+				-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
+				-e "s|^upstream pingpong_fcgi|upstream pp_shipped|; s|fastcgi_pass pingpong_fcgi;|fastcgi_pass pp_shipped;|" \
+				"$shipped_conf"
+			continue
+		fi
 		echo "	server {"
 		echo "		listen 127.0.0.1:${port[$v]};"
 		if [ "$v" = ret ]; then
@@ -192,8 +211,16 @@ run_wrk() {
 	echo "$rps $p99 $non2xx $req $p50"
 }
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: variants: $variants; $ROUNDS rounds x ${SECS}s, wrk -t$THREADS -c$CONNS, $WORKERS FastCGI workers"
-for v in $variants; do run_wrk "$v" 1 >/dev/null; done   # warm-up
+# Warm-up. A worker maps the 1M-key file fresh and takes a page fault on the
+# first touch of each page (~31k pages): give that variant longer, so the
+# rounds measure the steady state (the first-touch cost is reported apart).
+for v in $variants; do
+	w=1
+	[ "$v" = keysN ] && w=${BENCH_KEYS_WARM:-8}
+	run_wrk "$v" "$w" >/dev/null
+done
 : >"$tmp/raw"
 set -- $variants
 nv=$#
@@ -254,6 +281,7 @@ mkdir -p "$(dirname "$OUT")"
 	echo "# pingpong bench results"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $($NGINX -v 2>&1 | sed 's/.*: //'),"
+	echo "load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the host skews the medians),"
 	echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds x ${SECS} s per variant alternated, $WORKERS FastCGI workers per group; medians."
 	echo
 	echo "| variant | req/s | × floor | p50 ms | p99 ms | p99 × floor | non-2xx |"
@@ -283,6 +311,24 @@ mkdir -p "$(dirname "$OUT")"
 		echo "pingpong-fcgi not built: only the reference variants ran."
 	fi
 	[ -n "$mem_report" ] && echo "$mem_report"
+	if [ "${BENCH_CALLGRIND:-1}" = 1 ] && [ -n "$fcgi" ] && command -v valgrind >/dev/null; then
+		echo
+		echo "Instructions per decision (callgrind, bench/callgrind.sh):"
+		echo
+		PP_BUILDDIR=$B bash "$S/bench/callgrind.sh"
+		if [ -n "${port[keysN]:-}" ] && grep -q '^keysN ' "$tmp/raw"; then
+			# The same refusal with 1 and with NKEYS live keys in the tree.
+			for g in keys1 keysN; do
+				n=1; [ "$g" = keysN ] && n=$NKEYS
+				valgrind --tool=callgrind --toggle-collect=measured_hit \
+					--callgrind-out-file="$tmp/cg-$g.out" "$B/bench/hitloop" \
+					-c "$tmp/$g.conf" -n 2000 -k "$n" >/dev/null 2>&1
+				ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$tmp/cg-$g.out" 2>/dev/null)
+				printf '| refuse, a random one of %s live keys | %s | 0 of 2000 |\n' "$n" \
+					"$(awk -v i="${ir:-0}" 'BEGIN {printf "%.0f", i / 2000}')"
+			done
+		fi
+	fi
 	echo
 	echo "Raw rounds (variant req/s p99_us non2xx requests p50_us):"
 	echo '```'
