@@ -16,6 +16,22 @@ live(int64_t t, const struct pp_limit *l, int64_t now)
 	return clamp(t, now) > now - l->window_ms;
 }
 
+/* Buckets are sorted by time and "live" only grows with time, so the first
+ * live bucket is found by bisection: windows of a high limit hold ~1000. */
+static uint32_t
+first_live(const struct pp_window *w, const struct pp_limit *l, int64_t now)
+{
+	uint32_t lo = 0, hi = w->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (live(w->b[mid].t_ms, l, now))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
 uint32_t
 pp_limiter_cap(const struct pp_limit *l)
 {
@@ -28,16 +44,11 @@ pp_limiter_inspect(const struct pp_window *w, const struct pp_limit *l,
                    int64_t now, struct pp_window_state *out)
 {
 	uint64_t used = 0;
-	uint32_t first = w->n, i;
+	uint32_t first = first_live(w, l, now), i;
 
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < w->n; i++) {
-		if (!live(w->b[i].t_ms, l, now))
-			continue;
-		if (first == w->n)
-			first = i;
+	for (i = first; i < w->n; i++)
 		used += w->b[i].n;
-	}
 	out->used = used > UINT32_MAX ? UINT32_MAX : (uint32_t)used;
 	out->full = used >= l->limit;
 	out->remaining = out->full ? 0 : l->limit - out->used;
@@ -95,10 +106,15 @@ pp_limiter_decide(const struct pp_window *key, const struct pp_window *global,
 uint32_t
 pp_limiter_prune(struct pp_window *w, const struct pp_limit *l, int64_t now)
 {
-	uint32_t i = 0, j = 0;
+	uint32_t i = first_live(w, l, now), j = 0;
 
-	while (i < w->n && !live(w->b[i].t_ms, l, now))
-		i++;
+	if (w->n == 0 || w->b[w->n - 1].t_ms <= now) {
+		/* Nothing from the future: drop the expired prefix in one move. */
+		if (i > 0)
+			memmove(w->b, w->b + i, (size_t)(w->n - i) * sizeof(*w->b));
+		w->n -= i;
+		return w->n;
+	}
 	/* Clamp while compacting: buckets from the future collapse into now. */
 	for (; i < w->n; i++) {
 		struct pp_bucket b = w->b[i];
@@ -117,10 +133,7 @@ pp_limiter_prune(struct pp_window *w, const struct pp_limit *l, int64_t now)
 static bool
 fits(const struct pp_window *w, const struct pp_limit *l, int64_t now)
 {
-	uint32_t i = 0;
-	while (i < w->n && !live(w->b[i].t_ms, l, now))
-		i++;
-	uint32_t live_n = w->n - i;
+	uint32_t live_n = w->n - first_live(w, l, now);
 	bool merges = live_n > 0 && clamp(w->b[w->n - 1].t_ms, now) == now;
 	return merges || live_n + 1 <= w->cap;
 }
@@ -142,6 +155,20 @@ pp_limiter_record(struct pp_window *w, const struct pp_limit *l, int64_t now)
 	return 0;
 }
 
+/* The state after one admission at now, from the state before it: one more
+ * used; the oldest live admission is unchanged unless there was none. A
+ * window that just filled is inspected for its retry and age. */
+static void
+counted(struct pp_window_state *st, const struct pp_window *w, const struct pp_limit *l, int64_t now)
+{
+	if (st->used == 0)
+		st->reset_ms = l->window_ms;
+	st->used++;
+	st->remaining--;
+	if (st->remaining == 0)
+		pp_limiter_inspect(w, l, now, st);
+}
+
 int
 pp_limiter_admit(struct pp_window *key, struct pp_window *global,
                  const struct pp_policy *p, int64_t now, struct pp_decision *out)
@@ -159,7 +186,7 @@ pp_limiter_admit(struct pp_window *key, struct pp_window *global,
 		return -1;
 	pp_limiter_record(key, &p->per_key, now);
 	pp_limiter_record(global, &p->global, now);
-	pp_limiter_inspect(key, &p->per_key, now, &out->key);
-	pp_limiter_inspect(global, &p->global, now, &out->global);
+	counted(&out->key, key, &p->per_key, now);
+	counted(&out->global, global, &p->global, now);
 	return 0;
 }
