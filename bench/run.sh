@@ -40,16 +40,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # A free loopback port: nothing answers on it (nginx fails loudly if raced).
-free_port() {
-	local p i
-	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"; return 0
-		fi
-	done
-	return 1
-}
+free_port() { "$PP_SRCDIR/tests/free-port"; }
 
 # start_group NAME PROG [ARGS...]: WORKERS processes on $tmp/NAME.sock under
 # multiwatch, as conf/ runs them (spawn-fcgi -n hands the socket as fd 0).

@@ -55,3 +55,15 @@ check_PROGRAMS += tests/integration/hold-reader
 tests_integration_hold_reader_SOURCES = tests/integration/hold-reader.c
 tests_integration_hold_reader_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
 tests_integration_hold_reader_LDADD = $(LMDB_LIBS)
+EXTRA_DIST += tests/free-port
+
+# Integration tests scripts/test runs again against the ASan+UBSan build of
+# pingpong-fcgi: the request path under real traffic (lib.sh fails a test on
+# any sanitizer report in workers.log).
+SANITIZED_INTEGRATION_TESTS = tests/integration/api.sh tests/integration/cases.sh \
+	tests/integration/noquota.sh tests/integration/concurrency.sh tests/integration/global.sh \
+	tests/integration/restart.sh tests/integration/store-full.sh tests/faults/hostile.sh \
+	tests/faults/clockstep.sh tests/cli/server.sh
+print-sanitized-integration-tests:
+	@echo $(SANITIZED_INTEGRATION_TESTS)
+.PHONY: print-sanitized-integration-tests

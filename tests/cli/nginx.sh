@@ -51,15 +51,7 @@ cli_setup() {
 
 cli_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-cli_free_port() {
-	local p i
-	for i in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		[ "$p" -eq 8080 ] && continue
-		cli_port_open "$p" || { echo "$p"; return 0; }
-	done
-	return 1
-}
+cli_free_port() { "$PP_SRCDIR/tests/free-port"; }
 
 cli_nginx_start() {
 	local port=$1 conf=$2 user='' i

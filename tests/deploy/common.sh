@@ -29,15 +29,7 @@ fail() {
 skip() { echo "SKIP: $*"; exit 77; }
 
 # A TCP port on 127.0.0.1 nothing listens on (never 8080).
-free_port() {
-	local p i
-	for i in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		[ "$p" = 8080 ] && continue
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
+free_port() { "$PP_SRCDIR/tests/free-port"; }
 
 # Waits (at most 5 s) until URL answers with the given status.
 wait_status() {

@@ -79,9 +79,7 @@ build -t "$image"
 echo "# image built after $SECONDS s"
 
 # --- run --------------------------------------------------------------------
-free_port() { # a port nothing listens on, picked by the kernel
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+free_port() { "$PP_SRCDIR/tests/free-port"; }
 http=$(free_port); ops=$(free_port)
 mkdir -p "$tmp/state" "$tmp/run" && chown 10001:10001 "$tmp/state" "$tmp/run"
 # As kubernetes/deployment.yaml runs it: read-only root, /run/pingpong a

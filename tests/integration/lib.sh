@@ -93,6 +93,13 @@ pp_cleanup() {
 	trap - EXIT
 	pp_stop_server
 	for pid in "${PP_PIDS[@]}"; do pp_kill_pid "$pid"; done
+	# Under a sanitizer build a worker's report lands in workers.log, and
+	# multiwatch would quietly restart it: any report fails the test.
+	if [ -n "${PP_TMP:-}" ] && grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$PP_TMP/workers.log" 2>/dev/null; then
+		echo "FAIL: a sanitizer reported in workers.log:" >&2
+		grep -E -A12 'AddressSanitizer|LeakSanitizer|runtime error:' "$PP_TMP/workers.log" | head -40 >&2
+		[ "$rc" -eq 0 ] && rc=1
+	fi
 	if [ -n "${PP_TMP:-}" ] && [ -d "$PP_TMP" ]; then
 		if [ -n "${PP_KEEP:-}" ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${PP_KEEP_FAILED:-}" ]; }; then
 			echo "# kept $PP_TMP" >&2
@@ -126,22 +133,7 @@ pp_port_in_use() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-pp_free_port() {
-	local p i
-	# The system python3 directly: version-manager shims take seconds to start.
-	local py=/usr/bin/python3
-	[ -x "$py" ] || py=$(command -v python3 2>/dev/null)
-	if [ -n "$py" ]; then
-		p=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null)
-		if [ -n "$p" ]; then echo "$p"; return 0; fi
-	fi
-	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		[ "$p" -eq 8080 ] && continue
-		pp_port_in_use "$p" || { echo "$p"; return 0; }
-	done
-	return 1
-}
+pp_free_port() { "$PP_SRCDIR/tests/free-port"; }
 
 pp_write_config() {
 	local kv
