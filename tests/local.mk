@@ -67,3 +67,6 @@ SANITIZED_INTEGRATION_TESTS = tests/integration/api.sh tests/integration/cases.s
 print-sanitized-integration-tests:
 	@echo $(SANITIZED_INTEGRATION_TESTS)
 .PHONY: print-sanitized-integration-tests
+EXTRA_DIST += tests/integration/api.sh tests/integration/cases.sh tests/integration/concurrency.sh \
+	tests/integration/flood.sh tests/integration/global.sh tests/integration/nocleartext.sh \
+	tests/integration/noquota.sh tests/integration/probes.sh tests/integration/restart.sh
