@@ -55,6 +55,16 @@ head -c 20000 /dev/zero | tr '\0' 'x' > "$tmp/big"
 expect_json 413 payload_too_large -X POST -H 'Content-Type: application/json' --data-binary "@$tmp/big" \
 	"http://127.0.0.1:$port/ping"
 expect_json 404 not_found "http://127.0.0.1:$port/metrics"
+expect_json 400 header_too_large -H "x-secret-key: $(head -c 9000 /dev/zero | tr '\0' k)" \
+	"http://127.0.0.1:$port/ping"
+# A NUL byte in a header: curl cannot send one, so bash writes the request.
+nul=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
+	printf "POST /ping HTTP/1.1\r\nHost: x\r\nx-secret-key: a\0b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" >&3
+	cat <&3' _ "$port" 2>/dev/null | tr -d '\r')
+case $nul in
+*"HTTP/1.1 400"*"Content-Type: application/json"*'"error":"bad_request"'*) ;;
+*) fail "a NUL in a header: want a JSON 400 from nginx, got: $(printf '%s' "$nul" | head -c 300)" ;;
+esac
 expect_json 502 bad_gateway "http://127.0.0.1:$ops/readyz"
-echo "ok   nginx's own 502/413/404 answers are JSON"
+echo "ok   nginx's own 400/502/413/404 answers are JSON"
 echo "ok: docs, units and the nginx site check out"
