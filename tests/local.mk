@@ -70,3 +70,7 @@ print-sanitized-integration-tests:
 EXTRA_DIST += tests/integration/api.sh tests/integration/cases.sh tests/integration/concurrency.sh \
 	tests/integration/flood.sh tests/integration/global.sh tests/integration/nocleartext.sh \
 	tests/integration/noquota.sh tests/integration/probes.sh tests/integration/restart.sh
+
+# The workers under valgrind memcheck while API tests run against them.
+TESTS += tests/faults/valgrind-server.sh
+EXTRA_DIST += tests/faults/valgrind-server.sh

@@ -146,11 +146,15 @@ pp_write_config() {
 	} >"$PP_TMP/pingpong.conf"
 }
 
+# PP_WORKER_WRAPPER (words, e.g. "/usr/bin/valgrind --log-file=DIR/vg.%p") runs
+# each worker under a tool; multiwatch execs without a PATH search.
 pp_start_workers() {
+	local -a wrap
+	read -r -a wrap <<<"${PP_WORKER_WRAPPER:-}"
 	rm -f "$PP_TMP/fcgi.sock"
 	spawn-fcgi -s "$PP_TMP/fcgi.sock" -n -- \
 		"$(command -v multiwatch)" -f "${PP_WORKERS:-4}" -- \
-		"$PP_BUILDDIR/pingpong-fcgi" -c "$PP_TMP/pingpong.conf" \
+		"${wrap[@]}" "$PP_BUILDDIR/pingpong-fcgi" -c "$PP_TMP/pingpong.conf" \
 		</dev/null >>"$PP_TMP/workers.log" 2>&1 &
 	PP_WORKERS_PID=$!
 	local i
