@@ -12,4 +12,4 @@ CONF=${CONF:-/etc/pingpong/pingpong.conf}
 
 mkdir -p "$(dirname "$SOCKET")"
 exec /usr/bin/spawn-fcgi -n -s "$SOCKET" -M 0660 -u pingpong -g pingpong -U pingpong -G www-data -- \
-	/usr/bin/multiwatch -f "$WORKERS" -- /usr/bin/pingpong-fcgi -c "$CONF"
+	/usr/bin/multiwatch -f "$WORKERS" -r 3 -t 1000 -- /usr/bin/pingpong-fcgi -c "$CONF"
