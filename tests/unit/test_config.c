@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* By path: a bare "config.h" finds autoconf's build/config.h first. */
 #include "config.h"
 
 static char tmpdir[256];
