@@ -344,7 +344,7 @@ lmdb_hit(struct pp_store *s, const struct pp_keyid *id, const struct pp_policy *
 		sweep(s, &p->per_key, clock());
 		rc = write_admit(s, &kk, &gk, p, clock, out);
 		if (rc == MDB_MAP_FULL)
-			log_full(s, "live windows fill it");
+			log_full(s, "live windows, or a reader stuck on an old snapshot, fill it");
 	}
 out:
 	if (rc && rc != MDB_MAP_FULL)
