@@ -2,7 +2,6 @@
  * only place that applies the store-error policy (fail_open). */
 #include "handler.h"
 
-#include <stdio.h>
 #include <time.h>
 
 #include "log.h"
@@ -27,10 +26,7 @@ ping(struct pp_server *srv, struct pp_request *rq)
 				srv->last_fail_open_log = t;
 				srv->fail_open_count = 0;
 			}
-			/* No quota is known, so no quota fields are sent. */
-			rq->res.status = 200;
-			rq->res.body_len = (size_t)snprintf(rq->res.body, sizeof(rq->res.body),
-			                                    "{\"response\":\"pong\"}");
+			pp_response_pong(&rq->res, p, NULL);
 			return;
 		}
 		pp_response_header(&rq->res, "Retry-After", "1");
@@ -66,14 +62,11 @@ pp_handle(struct pp_server *srv, struct pp_request *rq)
 		ping(srv, rq);
 		break;
 	case PP_ROUTE_HEALTHZ:
-		rq->res.status = 200;
-		rq->res.body_len = (size_t)snprintf(rq->res.body, sizeof(rq->res.body), "{\"status\":\"ok\"}");
+		pp_response_json(&rq->res, 200, "{\"status\":\"ok\"}");
 		break;
 	case PP_ROUTE_READYZ:
 		if (pp_store_probe(srv->store) == PP_STORE_OK) {
-			rq->res.status = 200;
-			rq->res.body_len = (size_t)snprintf(rq->res.body, sizeof(rq->res.body),
-			                                    "{\"status\":\"ready\"}");
+			pp_response_json(&rq->res, 200, "{\"status\":\"ready\"}");
 		} else {
 			pp_metrics_store_error();
 			pp_response_header(&rq->res, "Retry-After", "1");

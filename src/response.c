@@ -113,11 +113,18 @@ pp_response_quota_headers(struct pp_response *r, const struct pp_policy *p, cons
 }
 
 void
+pp_response_json(struct pp_response *r, int status, const char *json)
+{
+	r->status = status;
+	body(r, "%s", json);
+}
+
+void
 pp_response_pong(struct pp_response *r, const struct pp_policy *p, const struct pp_decision *d)
 {
-	r->status = 200;
-	pp_response_quota_headers(r, p, d);
-	body(r, "{\"response\":\"pong\"}");
+	if (d)
+		pp_response_quota_headers(r, p, d);
+	pp_response_json(r, 200, "{\"response\":\"pong\"}");
 }
 
 void

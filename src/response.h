@@ -29,7 +29,10 @@ void pp_response_header(struct pp_response *r, const char *name, const char *fmt
 
 /* {"error":code,"message":message} with status. */
 void pp_response_error(struct pp_response *r, int status, const char *code, const char *message);
-/* {"response":"pong"} with the quota headers of d. */
+/* status with a fixed JSON body (a literal of ours, copied). */
+void pp_response_json(struct pp_response *r, int status, const char *json);
+/* {"response":"pong"} with the quota headers of d; d NULL (fail_open on a
+ * store error: no quota is known) sends none. */
 void pp_response_pong(struct pp_response *r, const struct pp_policy *p, const struct pp_decision *d);
 /* 429 with Retry-After, the quota headers and the original service's body. */
 void pp_response_throttled(struct pp_response *r, const struct pp_policy *p, const struct pp_decision *d);
