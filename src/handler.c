@@ -2,8 +2,6 @@
  * only place that applies the store-error policy (fail_open). */
 #include "handler.h"
 
-#include <time.h>
-
 #include "log.h"
 #include "metrics.h"
 
@@ -17,15 +15,10 @@ ping(struct pp_server *srv, struct pp_request *rq)
 	if (rc) {
 		pp_metrics_store_error();
 		if (srv->cfg->fail_open) {
-			/* One line per ten seconds, with the count, not one per request. */
-			time_t t = time(NULL);
-			srv->fail_open_count++;
-			if (t - srv->last_fail_open_log >= 10) {
+			unsigned long n;
+			if (pp_log_due(&srv->fail_open_log, 10, &n))
 				pp_log_error("store unavailable (%s): fail_open admitted %lu requests",
-				             pp_store_strerror(rc), srv->fail_open_count);
-				srv->last_fail_open_log = t;
-				srv->fail_open_count = 0;
-			}
+				             pp_store_strerror(rc), n);
 			pp_response_pong(&rq->res, p, NULL);
 			return;
 		}

@@ -3,17 +3,15 @@
 #ifndef PP_HANDLER_H
 #define PP_HANDLER_H
 
-#include <time.h>
-
 #include "config.h"
+#include "log.h"
 #include "request.h"
 #include "store.h"
 
 struct pp_server {
 	const struct pp_config *cfg;
 	struct pp_limiter_store *store;
-	time_t last_fail_open_log;
-	unsigned long fail_open_count;
+	struct pp_log_limit fail_open_log; /* one line per 10 s, with a count */
 };
 
 /* Fills rq->res from rq->http. Never fails: every problem is an answer. */

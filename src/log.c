@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *log_prog = "pingpong";
@@ -52,4 +53,17 @@ pp_log(enum pp_log_level level, const char *fmt, ...)
 	line[n++] = '\n';
 	ssize_t w = write(STDERR_FILENO, line, (size_t)n);
 	(void)w;
+}
+
+int
+pp_log_due(struct pp_log_limit *lim, int every, unsigned long *count)
+{
+	time_t t = time(NULL);
+	lim->count++;
+	if (lim->last != 0 && t - lim->last < every)
+		return 0;
+	*count = lim->count;
+	lim->last = t;
+	lim->count = 0;
+	return 1;
 }

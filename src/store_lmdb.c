@@ -18,8 +18,6 @@
 #define RECLAIM_BATCH 4
 /* Bound on one emergency sweep when the map is full. */
 #define RECLAIM_SWEEP 100000
-/* At most one "map full" line per this many seconds per worker. */
-#define FULL_LOG_EVERY 10
 
 static const char GLOBAL_KEY[] = { '\0', 'G' }; /* never 16 bytes: no clash with an id */
 
@@ -31,7 +29,7 @@ struct pp_store {
 	MDB_txn *rtxn;   /* reset between requests, renewed for each */
 	struct pp_bucket *kbuf, *gbuf;
 	uint32_t kcap, gcap;
-	time_t last_full_log;
+	struct pp_log_limit full_log; /* one "map full" line per 10 s */
 };
 
 static int
@@ -187,11 +185,9 @@ reclaim(struct pp_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
 static void
 log_full(struct pp_store *s, const char *what)
 {
-	time_t t = time(NULL);
-	if (t - s->last_full_log < FULL_LOG_EVERY)
-		return;
-	s->last_full_log = t;
-	pp_log_error("store: LMDB map full (%s); raise db_map_size", what);
+	unsigned long n;
+	if (pp_log_due(&s->full_log, 10, &n))
+		pp_log_error("store: LMDB map full (%s), %lu times; raise db_map_size", what, n);
 }
 
 /* Sweeps every expired window when the map is full. Returns freed count. */
