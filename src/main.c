@@ -46,7 +46,7 @@ static void
 describe(const struct pp_config *c, char *out, size_t cap)
 {
 	snprintf(out, cap,
-	         "per-key %u per %lld ms, global %u per %lld ms, store lmdb at %s, map %llu MiB, fail_open %s",
+	         "per-key %u per %lld ms, global %u per %lld ms, db_path %s, map %llu MiB, fail_open %s",
 	         c->policy.per_key.limit, (long long)c->policy.per_key.window_ms,
 	         c->policy.global.limit, (long long)c->policy.global.window_ms, c->db_path,
 	         (unsigned long long)(c->db_map_size >> 20), c->fail_open ? "yes" : "no");
@@ -114,7 +114,7 @@ main(int argc, char **argv)
 	}
 	if (pp_metrics_open(cfg.db_path))
 		pp_log_warn("metrics unavailable: cannot map the counter file in %s", cfg.db_path);
-	pp_log_info("started: %s", desc);
+	pp_log_info("started: store %s, %s", store.ops->name, desc);
 
 	struct pp_server srv = { .cfg = &cfg, .store = &store };
 	rc = pp_fcgi_serve(&srv, &stopping);
