@@ -7,6 +7,7 @@ print-unit-tests:
 
 PP_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
 PP_TEST_LIBS = $(PP_CORE_LIBS) $(CHECK_LIBS)
+PP_TEST_TMPDIR = tests/unit/tmpdir.c tests/unit/tmpdir.h
 
 check_PROGRAMS += tests/unit/test_limiter
 tests_unit_test_limiter_SOURCES = tests/unit/test_limiter.c
@@ -17,7 +18,7 @@ TESTS += tests/unit/test_limiter
 
 # Replaces malloc process-wide: in TESTS only, never under ASan.
 check_PROGRAMS += tests/unit/test_chaos
-tests_unit_test_chaos_SOURCES = tests/unit/test_chaos.c
+tests_unit_test_chaos_SOURCES = tests/unit/test_chaos.c $(PP_TEST_TMPDIR)
 tests_unit_test_chaos_CFLAGS = $(PP_TEST_CFLAGS)
 tests_unit_test_chaos_LDADD = $(PP_TEST_LIBS)
 TESTS += tests/unit/test_chaos
@@ -35,11 +36,11 @@ tests_unit_test_validate_CPPFLAGS = $(AM_CPPFLAGS) -DPP_CASES_DIR='"$(abs_top_sr
 tests_unit_test_validate_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_validate_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 
-tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_SOURCES = tests/unit/test_config.c $(PP_TEST_TMPDIR)
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_config_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 
-tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_SOURCES = tests/unit/test_store.c $(PP_TEST_TMPDIR)
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_store_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 

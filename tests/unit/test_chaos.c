@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "handler.h"
 #include "metrics.h"
 #include "store.h"
+#include "tmpdir.h"
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -96,8 +96,7 @@ static char dir[64];
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/pp-chaos-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pp_test_mkdtemp("chaos", dir, sizeof(dir));
 	pp_config_defaults(&cfg);
 	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s", dir);
 	cfg.policy.per_key.limit = 1000000;
@@ -119,13 +118,6 @@ run(struct pp_request *rq, const struct scenario *sc)
 	rq->http.body = sc->body;
 	rq->http.body_len = strlen(sc->body);
 	pp_handle(&srv, rq);
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
 }
 
 START_TEST(every_allocation_fails_once)
@@ -166,7 +158,7 @@ START_TEST(every_allocation_fails_once)
 	ck_assert_int_eq(rq->res.status, sc->ok_status);
 	pp_store_close(&store);
 	pp_metrics_close();
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	pp_test_rmtree(dir);
 	__libc_free(rq);
 }
 END_TEST

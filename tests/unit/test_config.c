@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "tmpdir.h"
 
 static char tmpdir[256];
 static char path[512];
@@ -14,17 +15,14 @@ static char path[512];
 static void
 setup(void)
 {
-	const char *t = getenv("TMPDIR");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/pp-config.XXXXXX", t && *t ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	pp_test_mkdtemp("config", tmpdir, sizeof(tmpdir));
 	snprintf(path, sizeof(path), "%s/pingpong.conf", tmpdir);
 }
 
 static void
 teardown(void)
 {
-	unlink(path);
-	rmdir(tmpdir);
+	pp_test_rmtree(tmpdir);
 }
 
 static void

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "tmpdir.h"
 
 #define WORKERS   8
 #define RUN_MS    3000   /* each worker hammers for this long ... */
@@ -36,34 +37,14 @@ static char dbdir[512];
 static void
 setup(void)
 {
-	const char *t = getenv("TMPDIR");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/pp-store.XXXXXX", t && *t ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	pp_test_mkdtemp("store", tmpdir, sizeof(tmpdir));
 	snprintf(dbdir, sizeof(dbdir), "%s/db", tmpdir);
-}
-
-static void
-rm_rf(const char *dir)
-{
-	static const char *files[] = { "data.mdb", "lock.mdb" };
-	char p[700];
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
 }
 
 static void
 teardown(void)
 {
-	char p[700];
-	for (int i = 0; i < WORKERS; i++) {
-		snprintf(p, sizeof(p), "%s/log.%d", tmpdir, i);
-		unlink(p);
-	}
-	rm_rf(dbdir);
-	rmdir(tmpdir);
+	pp_test_rmtree(tmpdir);
 }
 
 /* A fake clock for the single-process tests. */
@@ -362,7 +343,7 @@ START_TEST(test_secret_per_installation)
 	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
 	ck_assert(memcmp(s1, ls.secret, 32) == 0);
 	pp_store_close(&ls);
-	rm_rf(dbdir);
+	pp_test_rmtree(dbdir);
 	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
 	memcpy(s2, ls.secret, 32);
 	pp_store_close(&ls);
