@@ -57,8 +57,26 @@ grow(struct pp_bucket **buf, uint32_t *cap, uint32_t want)
 	return 0;
 }
 
-/* Reads a window into buf. A record larger than the buffer (the limit was
- * lowered since it was written) keeps its newest buckets. */
+/* Copies a fetched record into w's buffer. A record larger than the buffer
+ * (the limit was lowered since it was written) keeps its newest buckets. */
+static void
+copy_record(const MDB_val *v, struct pp_window *w)
+{
+	w->n = 0;
+	if (v->mv_size % sizeof(struct pp_bucket) != 0) {
+		pp_log_warn("store: ignoring a window record of %zu bytes (not whole buckets)", v->mv_size);
+		return;
+	}
+	size_t n = v->mv_size / sizeof(struct pp_bucket), skip = 0;
+	if (n > w->cap) {
+		skip = n - w->cap;
+		n = w->cap;
+	}
+	memcpy(w->b, (const char *)v->mv_data + skip * sizeof(struct pp_bucket), n * sizeof(struct pp_bucket));
+	w->n = (uint32_t)n;
+}
+
+/* Reads a window into w's buffer, for changing it. */
 static int
 load(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, struct pp_window *w)
 {
@@ -67,38 +85,34 @@ load(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, struct pp_window *w)
 	w->n = 0;
 	if (rc == MDB_NOTFOUND)
 		return 0;
-	if (rc)
-		return rc;
-	if (v.mv_size % sizeof(struct pp_bucket) != 0) {
-		pp_log_warn("store: ignoring a window record of %zu bytes (not whole buckets)", v.mv_size);
-		return 0;
-	}
-	size_t n = v.mv_size / sizeof(struct pp_bucket), skip = 0;
-	if (n > w->cap) {
-		skip = n - w->cap;
-		n = w->cap;
-	}
-	memcpy(w->b, (const char *)v.mv_data + skip * sizeof(struct pp_bucket), n * sizeof(struct pp_bucket));
-	w->n = (uint32_t)n;
-	return 0;
+	if (rc == 0)
+		copy_record(&v, w);
+	return rc;
 }
 
 /* Like load, for deciding only: a record in an overflow page is aligned and
- * is read where it lies, without a copy (a high limit's window is ~16 KiB).
- * Valid until the transaction ends; the limiter only reads it. */
+ * is read where it lies, without a copy (a high limit's window is ~16 KiB);
+ * a small inline record (2-byte aligned) is copied. Valid until the
+ * transaction ends; the limiter only reads it. */
 static int
 view(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, struct pp_window *w)
 {
 	MDB_val v;
 	int rc = mdb_get(txn, dbi, k, &v);
-	if (rc == 0 && v.mv_size % sizeof(struct pp_bucket) == 0 &&
+	w->n = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (v.mv_size % sizeof(struct pp_bucket) == 0 &&
 	    (uintptr_t)v.mv_data % _Alignof(struct pp_bucket) == 0) {
 		w->b = v.mv_data;
 		w->n = (uint32_t)(v.mv_size / sizeof(struct pp_bucket));
 		w->cap = w->n;
-		return 0;
+	} else {
+		copy_record(&v, w);
 	}
-	return load(txn, dbi, k, w); /* absent, inline (unaligned) or an error */
+	return 0;
 }
 
 static int
