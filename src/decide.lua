@@ -5,12 +5,17 @@
 -- script is legal on Redis Cluster). ARGV: key limit, key window ms, global
 -- limit, global window ms. `now` (ms since the epoch) is defined by the
 -- prelude the caller prepends: Redis TIME in production (store_redis.c),
--- a test-supplied time only in the differential test's own copy.
+-- a test-supplied time only in the differential test's own copy. The
+-- prelude also sets `ttl_extra` (ms added to every PEXPIRE): 0 in
+-- production; the test's fake times run apart from Redis's own expiry.
 --
--- A window is a list of admission times, oldest first. After load() it is
--- sorted, every entry is live and none lies after now, so the figures
--- limiter.c finds by walking buckets are single LINDEXes here: a window
--- that had room holds at most `limit` entries after an admission.
+-- A window is a list of admission times, oldest first, always sorted. As in
+-- limiter.c, a refusal changes nothing (not even expired entries: a clock
+-- stepped back must see what limiter.c sees); an admission drops the
+-- expired prefix and appends now; a window holding times after now (a
+-- clock stepped back) is rewritten clamped to now, admitted or not. The
+-- figures limiter.c finds by walking buckets are single LINDEXes here, and
+-- a window that had room holds at most `limit` live entries afterwards.
 --
 -- Returns {now, admit, rewrite, key used, reset, retry, age,
 --          global used, reset, retry, age}; retry and age are 0 unless full.
@@ -19,78 +24,92 @@ local function num(x)
 	return tonumber(x)
 end
 
--- Brings a window to the invariant above; returns its length and whether it
--- had to be rewritten (entries after now: a clock stepped back).
-local function load(k, win)
+-- Future entries count as now (limiter.c's rule), so a key is never locked
+-- out for longer than its window.
+local function at(k, i)
+	return math.min(num(redis.call('LINDEX', k, i)), now)
+end
+
+-- A window's length, its expired prefix and whether it holds future times.
+local function scan(k, win)
 	local n = redis.call('LLEN', k)
 	if n == 0 then
-		return 0, false
+		return 0, 0, false
 	end
-	if num(redis.call('LINDEX', k, -1)) > now then
-		-- Future entries count as now (limiter.c's rule), so a key is never
-		-- locked out for longer than its window.
-		local all = redis.call('LRANGE', k, 0, -1)
-		local keep = {}
-		for i = 1, #all do
-			local t = num(all[i])
-			if t > now then t = now end
-			if t > now - win then keep[#keep + 1] = t end
-		end
+	local future = num(redis.call('LINDEX', k, -1)) > now
+	local dead = 0
+	while dead < n and at(k, dead) <= now - win do
+		dead = dead + 1
+	end
+	return n, dead, future
+end
+
+-- Drops the expired prefix and clamps future times; returns the new length.
+local function compact(k, win, n, dead, future)
+	if future then
+		local all = redis.call('LRANGE', k, dead, -1)
 		redis.call('DEL', k)
 		local i = 1
-		while i <= #keep do
-			local j = math.min(i + 999, #keep)
+		while i <= #all do
+			local j = math.min(i + 999, #all)
 			local chunk = {}
-			for m = i, j do chunk[#chunk + 1] = string.format('%.0f', keep[m]) end
+			for m = i, j do
+				chunk[#chunk + 1] = string.format('%.0f', math.min(num(all[m]), now))
+			end
 			redis.call('RPUSH', k, unpack(chunk))
 			i = j + 1
 		end
-		if #keep > 0 then
-			redis.call('PEXPIRE', k, win)
+		if #all > 0 then
+			redis.call('PEXPIRE', k, win + ttl_extra)
 		end
-		return #keep, true
+	elseif dead == n then
+		redis.call('DEL', k)
+	elseif dead > 0 then
+		redis.call('LTRIM', k, dead, -1)
 	end
-	-- Expired entries leave from the head; each is popped once.
-	while n > 0 and num(redis.call('LINDEX', k, 0)) <= now - win do
-		redis.call('LPOP', k)
-		n = n - 1
-	end
-	return n, false
+	return n - dead
 end
 
--- used, reset, retry, age of a loaded window of n entries.
-local function inspect(k, n, limit, win)
-	if n == 0 then
+-- used, reset, retry, age of the live entries k[off .. off + used - 1].
+local function inspect(k, off, used, limit, win)
+	if used == 0 then
 		return 0, 0, 0, 0
 	end
-	local reset = num(redis.call('LINDEX', k, 0)) + win - now
-	if n < limit then
-		return n, reset, 0, 0
+	local reset = at(k, off) + win - now
+	if used < limit then
+		return used, reset, 0, 0
 	end
-	-- Room returns when the (n - limit + 1)-th oldest expires; the window
-	-- filled at the limit-th oldest.
-	local retry = num(redis.call('LINDEX', k, n - limit)) + win - now
-	local age = now - num(redis.call('LINDEX', k, limit - 1))
-	return n, reset, retry, age
+	-- Room returns when the (used - limit + 1)-th oldest expires; the
+	-- window filled at the limit-th oldest.
+	local retry = at(k, off + used - limit) + win - now
+	local age = now - at(k, off + limit - 1)
+	return used, reset, retry, age
 end
 
 local kl, kw = num(ARGV[1]), num(ARGV[2])
 local gl, gw = num(ARGV[3]), num(ARGV[4])
 
-local kn, krw = load(KEYS[1], kw)
-local gn, grw = load(KEYS[2], gw)
-local admit = kn < kl and gn < gl
+local kn, kdead, kfut = scan(KEYS[1], kw)
+local gn, gdead, gfut = scan(KEYS[2], gw)
+local admit = kn - kdead < kl and gn - gdead < gl
+local rewrite = kfut or gfut
+local koff, goff = kdead, gdead
+if admit or rewrite then
+	kn = compact(KEYS[1], kw, kn, kdead, kfut)
+	gn = compact(KEYS[2], gw, gn, gdead, gfut)
+	koff, goff = 0, 0
+end
 if admit then
 	-- As an integer string: Lua numbers are doubles.
 	local t = string.format('%.0f', now)
 	redis.call('RPUSH', KEYS[1], t)
-	redis.call('PEXPIRE', KEYS[1], kw)
+	redis.call('PEXPIRE', KEYS[1], kw + ttl_extra)
 	redis.call('RPUSH', KEYS[2], t)
-	redis.call('PEXPIRE', KEYS[2], gw)
+	redis.call('PEXPIRE', KEYS[2], gw + ttl_extra)
 	kn = kn + 1
 	gn = gn + 1
 end
-local ku, kr, kt, ka = inspect(KEYS[1], kn, kl, kw)
-local gu, gr, gt, ga = inspect(KEYS[2], gn, gl, gw)
-return {now, admit and 1 or 0, (krw or grw) and 1 or 0,
+local ku, kr, kt, ka = inspect(KEYS[1], koff, kn - koff, kl, kw)
+local gu, gr, gt, ga = inspect(KEYS[2], goff, gn - goff, gl, gw)
+return {now, admit and 1 or 0, rewrite and 1 or 0,
 	ku, kr, kt, ka, gu, gr, gt, ga}

@@ -10,7 +10,8 @@
 /* Production time is always Redis TIME (seconds, microseconds) in ms. */
 #define PRELUDE_TIME \
 	"local t = redis.call('TIME')\n" \
-	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
+	"local ttl_extra = 0\n"
 
 const char pp_redis_script[] = PRELUDE_TIME PP_DECIDE_LUA;
 const char pp_redis_script_body[] = PP_DECIDE_LUA;

@@ -75,3 +75,11 @@ EXTRA_DIST += tests/integration/api.sh tests/integration/cases.sh tests/integrat
 # The workers under valgrind memcheck while API tests run against them.
 TESTS += tests/faults/valgrind-server.sh
 EXTRA_DIST += tests/faults/valgrind-server.sh
+
+# ---- Redis store (redis branch): redis-server started by each test ----
+check_PROGRAMS += tests/redis/diff-script
+tests_redis_diff_script_SOURCES = tests/redis/diff-script.c
+tests_redis_diff_script_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS)
+tests_redis_diff_script_LDADD = $(PP_CORE_LIBS)
+TESTS += tests/redis/diff.sh
+EXTRA_DIST += tests/redis/lib.sh tests/redis/diff.sh
