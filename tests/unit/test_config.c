@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "store.h"
 #include "tmpdir.h"
 
 static char tmpdir[256];
@@ -44,7 +45,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.policy.per_key.window_ms, 60000);
 	ck_assert_uint_eq(c.policy.global.limit, 2);
 	ck_assert_int_eq(c.policy.global.window_ms, 1000);
-	ck_assert(!c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_REJECT);
 	ck_assert_uint_eq(c.db_map_size, 64ULL << 20);
 	ck_assert(c.db_path[0] == '/');
 	ck_assert(memchr(c.db_path, '\0', sizeof(c.db_path)) != NULL);
@@ -75,7 +76,7 @@ START_TEST(test_file)
 	ck_assert_int_eq(c.policy.per_key.window_ms, 2000);
 	ck_assert_uint_eq(c.policy.global.limit, 3);
 	ck_assert_int_eq(c.policy.global.window_ms, 500);
-	ck_assert(c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_ADMIT);
 	ck_assert_int_eq(c.log_level, PP_LOG_DEBUG);
 }
 END_TEST
@@ -90,7 +91,7 @@ START_TEST(test_file_on_top)
 	write_conf("db_map_size = 64M\nfail_open = no\nper_key_window = 60000ms\n");
 	ck_assert_msg(pp_config_load_file(&c, path, false, err, sizeof(err)) == 0, "load: %s", err);
 	ck_assert_uint_eq(c.db_map_size, 64ULL << 20);
-	ck_assert(!c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_REJECT);
 	ck_assert_int_eq(c.policy.per_key.window_ms, 60000);
 	ck_assert_uint_eq(c.policy.per_key.limit, 10);
 	ck_assert_uint_eq(c.policy.global.limit, 2);
@@ -177,7 +178,7 @@ START_TEST(test_set_direct)
 	ck_assert_int_eq(pp_config_set(&c, "db_map_size", "2G", err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.db_map_size, 2ULL << 30);
 	ck_assert_int_eq(pp_config_set(&c, "fail_open", "no", err, sizeof(err)), 0);
-	ck_assert(!c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_REJECT);
 	ck_assert_int_eq(pp_config_set(&c, "log_level", "warn", err, sizeof(err)), 0);
 	ck_assert_int_eq(c.log_level, PP_LOG_WARN);
 	ck_assert_int_eq(pp_config_set(&c, "log_level", "error", err, sizeof(err)), 0);
@@ -216,7 +217,7 @@ START_TEST(test_env_wins)
 	ck_assert_uint_eq(c.policy.per_key.limit, 7);
 	ck_assert_int_eq(c.policy.global.window_ms, 250);
 	ck_assert_uint_eq(c.policy.global.limit, 4); /* from the file, not overridden */
-	ck_assert(c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_ADMIT);
 	ck_assert_str_eq(c.db_path, "/data/pp");
 }
 END_TEST
@@ -254,16 +255,16 @@ START_TEST(test_map_must_hold_the_live_windows)
 	char err[512];
 	pp_config_defaults(&c);
 	/* Defaults: 2 per 1 s global, 60 s key windows: 122 live at most. */
-	ck_assert_uint_eq(pp_config_live_max(&c), 2 * 61);
-	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(pp_lmdb_live_max(&c), 2 * 61);
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), 0);
 	/* A global limit that lets millions be live needs a bigger map. */
 	c.policy.global.limit = 1000000;
-	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "db_map_size 64 MiB is too small"));
-	c.db_map_size = pp_config_map_needed(&c);
-	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), 0);
+	c.db_map_size = pp_lmdb_map_needed(&c);
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), 0);
 	c.db_map_size -= 1;
-	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), -1);
 }
 END_TEST
 
