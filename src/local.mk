@@ -12,8 +12,8 @@ libpingpong_a_SOURCES = \
 	src/store.c src/store.h src/store_lmdb.c \
 	src/metrics.c src/metrics.h \
 	src/handler.c src/handler.h
-libpingpong_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
-PP_CORE_LIBS = libpingpong.a $(JANSSON_LIBS) $(LMDB_LIBS) $(SODIUM_LIBS)
+libpingpong_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
+PP_CORE_LIBS = libpingpong.a $(JANSSON_LIBS) $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS)
 
 bin_PROGRAMS += pingpong-fcgi
 pingpong_fcgi_SOURCES = src/main.c src/fcgi.c src/fcgi.h
@@ -29,8 +29,6 @@ libpingpong_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/src
 # The generated header must exist before the first compile (no BUILT_SOURCES).
 src/libpingpong_a-redis_script.$(OBJEXT): src/decide_lua.h
 EXTRA_DIST += src/decide.lua
-libpingpong_a_CFLAGS += $(HIREDIS_CFLAGS)
-PP_CORE_LIBS += $(HIREDIS_LIBS)
 src/decide_lua.h: src/decide.lua
 	$(AM_V_GEN)$(MKDIR_P) src && { \
 	  echo '/* Generated from src/decide.lua by src/local.mk: do not edit. */'; \
