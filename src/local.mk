@@ -22,7 +22,10 @@ pingpong_fcgi_LDADD = $(PP_CORE_LIBS) $(FCGI_LIBS)
 # ---- Redis store (redis branch) ----
 # decide.lua is embedded as a C string literal (PP_DECIDE_LUA) by sed: no xxd.
 libpingpong_a_SOURCES += src/redis_conn.c src/redis_conn.h \
-	src/redis_script.c src/redis_script.h
+	src/redis_script.c src/redis_script.h \
+	src/refusal_cache.c src/refusal_cache.h \
+	src/metrics_store.c src/metrics_store.h \
+	src/store_redis.c
 nodist_libpingpong_a_SOURCES = src/decide_lua.h
 CLEANFILES += src/decide_lua.h
 libpingpong_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/src

@@ -1,6 +1,7 @@
 /* metrics.c - request counters in one small file mapped MAP_SHARED by every
  * worker (<db_path>/metrics.shm), so GET /metrics from any worker is exact. */
 #include "metrics.h"
+#include "metrics_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -263,5 +264,13 @@ pp_metrics_render(char *buf, size_t cap)
 	put(&o, "# HELP pingpong_build_info The version of pingpong-fcgi serving this scrape.\n"
 	        "# TYPE pingpong_build_info gauge\n"
 	        "pingpong_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	/* The shared store's series (metrics_store.c), when a backend has them. */
+	if (!o.overflow) {
+		size_t n = pp_metrics_store_render(buf + o.len, cap - o.len);
+		if (n == (size_t)-1)
+			o.overflow = 1;
+		else
+			o.len += n;
+	}
 	return o.overflow ? 0 : o.len;
 }

@@ -252,6 +252,10 @@ pp_rcache_open(struct pp_rcache *c, const char *path, uint32_t n, int64_t max_us
 	/* Every worker sizes it alike; a zero-filled slot is an empty one. */
 	if (fstat(fd, &st) != 0 || ((size_t)st.st_size != size && ftruncate(fd, (off_t)size) != 0))
 		goto fail;
+	/* Real blocks first: a store into a sparse page on a full disk is a
+	 * SIGBUS, not an error. */
+	if ((errno = posix_fallocate(fd, 0, (off_t)size)) != 0)
+		goto fail;
 	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		goto fail;

@@ -1,0 +1,228 @@
+/* store_redis.c - the Redis backend: one EVALSHA of src/decide.lua per
+ * decision, shared by every host, with this host's refusal cache in front. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "metrics_store.h"
+#include "redis_conn.h"
+#include "redis_script.h"
+#include "refusal_cache.h"
+
+/* Slots of the refusal cache: 4096 x 104 bytes. A flood of more distinct
+ * refused keys than that only costs Redis calls, never exactness. */
+#define RCACHE_SLOTS 4096
+
+struct redis_be {
+	struct pp_redis_conn conn;
+	char prefix[64];
+	char gkey[160];
+	char sha[48];      /* the loaded script's SHA1, "" until loaded */
+	struct pp_rcache cache;
+};
+
+static int
+redis_check(const struct pp_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->redis.host[0] && !cfg->redis.unix_path[0]) {
+		snprintf(err, errlen, "redis_url: no Redis address (redis://HOST:PORT/DB or unix:PATH)");
+		return -1;
+	}
+	if (cfg->redis_sentinels[0]) {
+		snprintf(err, errlen, "redis_sentinels: Sentinel discovery is not in this build yet; "
+		         "point redis_url at the primary (or a proxy that follows it)");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+redis_describe(const struct pp_config *cfg, char *out, size_t cap)
+{
+	char where[400];
+	if (cfg->redis.unix_path[0])
+		snprintf(where, sizeof(where), "unix:%s", cfg->redis.unix_path);
+	else
+		snprintf(where, sizeof(where), "%s:%u", cfg->redis.host, cfg->redis.port);
+	snprintf(out, cap, "%s db %u%s%s, prefix %s, timeout %lld ms, retry %lld ms, refusal cache %s",
+	         where, cfg->redis.db, cfg->redis.user[0] ? ", user " : "", cfg->redis.user,
+	         cfg->redis_prefix, (long long)cfg->redis_timeout_ms, (long long)cfg->redis_retry_ms,
+	         cfg->refusal_cache ? "on" : "off");
+}
+
+static int
+redis_open(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN])
+{
+	struct pp_redis_target t;
+	struct redis_be *be;
+	char path[PP_CONF_PATH_MAX + 32];
+
+	(void)secret; /* PP_STORE_SHARED: it comes from key_secret_file */
+	*out = NULL;
+	be = calloc(1, sizeof(*be));
+	if (be == NULL)
+		return PP_STORE_ENOMEM;
+	memset(&t, 0, sizeof(t));
+	snprintf(t.host, sizeof(t.host), "%s", cfg->redis.host);
+	t.port = (int)cfg->redis.port;
+	snprintf(t.unix_path, sizeof(t.unix_path), "%s", cfg->redis.unix_path);
+	snprintf(t.user, sizeof(t.user), "%s", cfg->redis.user);
+	snprintf(t.password, sizeof(t.password), "%s", cfg->redis_password);
+	t.db = (int)cfg->redis.db;
+	t.timeout_ms = cfg->redis_timeout_ms;
+	t.retry_ms = cfg->redis_retry_ms;
+	/* Each worker connects on its first request, after the fork. */
+	pp_redis_conn_init(&be->conn, &t);
+	memset(t.password, 0, sizeof(t.password));
+	snprintf(be->prefix, sizeof(be->prefix), "%s", cfg->redis_prefix);
+	if (pp_redis_global_name(be->gkey, sizeof(be->gkey), be->prefix) == 0) {
+		free(be);
+		return PP_STORE_EIO;
+	}
+	if (pp_metrics_store_open(cfg->db_path))
+		pp_log_warn("store metrics unavailable: cannot map a file in %s: %m", cfg->db_path);
+	if (cfg->refusal_cache) {
+		snprintf(path, sizeof(path), "%s/refusal-cache", cfg->db_path);
+		if (pp_rcache_open(&be->cache, path, RCACHE_SLOTS, cfg->refusal_cache_max_ms * 1000))
+			pp_log_warn("refusal cache off: cannot map %s: %m", path);
+	}
+	*out = be;
+	return PP_STORE_OK;
+}
+
+static int
+load_script(struct redis_be *be)
+{
+	const char *av[3] = { "SCRIPT", "LOAD", pp_redis_script };
+	redisReply *r;
+	int rc = pp_redis_command(&be->conn, 3, av, NULL, &r);
+
+	if (rc)
+		return rc;
+	if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+		freeReplyObject(r);
+		pp_redis_fail(&be->conn, "SCRIPT LOAD: a reply that is not a SHA1");
+		return PP_REDIS_EREPLY;
+	}
+	memcpy(be->sha, r->str, 40);
+	be->sha[40] = '\0';
+	freeReplyObject(r);
+	return PP_REDIS_OK;
+}
+
+static int
+store_rc(int rc)
+{
+	/* Away, held off or timed out: nothing was decided. An error reply
+	 * (NOPERM, OOM, a script error) is the backend failing. */
+	return rc == PP_REDIS_EREPLY ? PP_STORE_EIO : PP_STORE_EUNAVAIL;
+}
+
+static int
+redis_hit(void *vbe, const struct pp_keyid *id, const struct pp_policy *p,
+          pp_clock_fn clock, struct pp_decision *out)
+{
+	struct redis_be *be = vbe;
+	char key[256], a[4][24];
+	const char *av[9];
+	size_t al[9];
+	redisReply *r = NULL;
+	int rc, tries;
+	double t0;
+	int64_t start_us;
+
+	(void)clock; /* PP_STORE_OWN_CLOCK: Redis TIME decides */
+	if (pp_rcache_get(&be->cache, id->b, p, pp_rcache_now_us(), out)) {
+		pp_metrics_rcache_hit();
+		return PP_STORE_OK;
+	}
+	if (pp_redis_key_name(key, sizeof(key), be->prefix, id->b, sizeof(id->b)) == 0)
+		return PP_STORE_EIO;
+	snprintf(a[0], sizeof(a[0]), "%u", p->per_key.limit);
+	snprintf(a[1], sizeof(a[1]), "%lld", (long long)p->per_key.window_ms);
+	snprintf(a[2], sizeof(a[2]), "%u", p->global.limit);
+	snprintf(a[3], sizeof(a[3]), "%lld", (long long)p->global.window_ms);
+
+	t0 = pp_clock_mono();
+	for (tries = 0; tries < 2; tries++) {
+		if (!be->sha[0] && (rc = load_script(be)) != PP_REDIS_OK)
+			goto fail;
+		av[0] = "EVALSHA"; av[1] = be->sha; av[2] = "2"; av[3] = key; av[4] = be->gkey;
+		av[5] = a[0]; av[6] = a[1]; av[7] = a[2]; av[8] = a[3];
+		for (int i = 0; i < 9; i++)
+			al[i] = strlen(av[i]);
+		start_us = pp_rcache_now_us();
+		rc = pp_redis_command(&be->conn, 9, av, al, &r);
+		if (rc)
+			goto fail;
+		if (r->type != REDIS_REPLY_ERROR)
+			break;
+		/* NOSCRIPT: a restarted or failed-over Redis; load, retry once. */
+		freeReplyObject(r);
+		r = NULL;
+		be->sha[0] = '\0';
+	}
+	if (r == NULL) {
+		pp_redis_fail(&be->conn, "EVALSHA: NOSCRIPT again right after SCRIPT LOAD");
+		rc = PP_REDIS_EREPLY;
+		goto fail;
+	}
+	if (pp_redis_script_result(r, p, out) != 0) {
+		freeReplyObject(r);
+		pp_redis_fail(&be->conn, "EVALSHA: a reply of the wrong shape (not pingpong's script?)");
+		rc = PP_REDIS_EREPLY;
+		goto fail;
+	}
+	freeReplyObject(r);
+	pp_metrics_store_call(PP_METRICS_STORE_OK, pp_clock_mono() - t0);
+	if (!out->admit)
+		pp_rcache_put(&be->cache, id->b, p, out, start_us);
+	return PP_STORE_OK;
+fail:
+	pp_metrics_store_call(rc == PP_REDIS_EHOLD ? PP_METRICS_STORE_HELD :
+	                      rc == PP_REDIS_EREPLY ? PP_METRICS_STORE_ERROR :
+	                      PP_METRICS_STORE_UNAVAILABLE, pp_clock_mono() - t0);
+	return store_rc(rc);
+}
+
+/* /readyz judges this worker and its local resources: a Redis away must not
+ * take every pod out of service at once. The PING (when not held off)
+ * keeps pingpong_store_up current; its outcome is not the probe's. */
+static int
+redis_probe(void *vbe)
+{
+	struct redis_be *be = vbe;
+	const char *av[1] = { "PING" };
+	redisReply *r;
+
+	if (pp_redis_command(&be->conn, 1, av, NULL, &r) == PP_REDIS_OK)
+		freeReplyObject(r);
+	pp_metrics_store_up(pp_redis_up(&be->conn));
+	return PP_STORE_OK;
+}
+
+static void
+redis_close(void *vbe)
+{
+	struct redis_be *be = vbe;
+	if (be == NULL)
+		return;
+	pp_redis_conn_close(&be->conn);
+	pp_rcache_close(&be->cache);
+	free(be);
+}
+
+const struct pp_store_ops pp_store_redis = {
+	.name = "redis",
+	.supports = PP_STORE_OWN_CLOCK | PP_STORE_SHARED | PP_STORE_SERVER,
+	.check = redis_check,
+	.describe = redis_describe,
+	.open = redis_open,
+	.hit = redis_hit,
+	.probe = redis_probe,
+	.close = redis_close,
+};
