@@ -85,3 +85,31 @@ pp_redis_cleanup_workers() {
 	done
 	return 0
 }
+
+# pp_merge_logs OUT HOST...: the hosts' access logs as one, by time (one
+# machine, one clock), for pp_check_windows.
+pp_merge_logs() {
+	local out=$1 h files=()
+	shift
+	for h in "$@"; do files+=("$PP_TMP/$h/access.log"); done
+	sort -n -k1,1 "${files[@]}" >"$out"
+}
+
+# pp_max_in_window LOG WINDOW_S [URI]: the most 200s in any (t - W, t].
+pp_max_in_window() {
+	awk -v u="${3:-/ping}" '$5 == u && $2 == 200 { print $1 }' "$1" | sort -n |
+		awk -v W="$2" '{ a[++n] = $1; while (a[lo + 1] <= $1 - W) lo++; if (n - lo > m) m = n - lo }
+			END { print m + 0 }'
+}
+
+# pp_host_load HOST SECONDS CONNS [wrk args]: wrk against one host, in the
+# background (PID in PP_LAST_LOAD); output in $PP_TMP/HOST/wrk.out.
+pp_host_load() {
+	local h=$1 secs=$2 conns=$3 url
+	shift 3
+	eval "url=\$PP_HOST_URL_$h"
+	timeout $((secs + 20)) wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s \
+		-s "$PP_SRCDIR/tests/integration/post.lua" "$@" "$url/ping" >"$PP_TMP/$h/wrk.out" 2>&1 &
+	PP_LAST_LOAD=$!
+	pp_track "$PP_LAST_LOAD"
+}
