@@ -46,6 +46,9 @@ end
 
 -- Drops the expired prefix and clamps future times; returns the new length.
 local function compact(k, win, n, dead, future)
+	if n == 0 then
+		return 0
+	end
 	if future then
 		local all = redis.call('LRANGE', k, dead, -1)
 		redis.call('DEL', k)
@@ -94,20 +97,29 @@ local gn, gdead, gfut = scan(KEYS[2], gw)
 local admit = kn - kdead < kl and gn - gdead < gl
 local rewrite = kfut or gfut
 local koff, goff = kdead, gdead
-if admit or rewrite then
+if rewrite then
 	kn = compact(KEYS[1], kw, kn, kdead, kfut)
 	gn = compact(KEYS[2], gw, gn, gdead, gfut)
 	koff, goff = 0, 0
 end
 if admit then
-	-- As an integer string: Lua numbers are doubles.
+	-- As an integer string: Lua numbers are doubles. RPUSH is the first
+	-- write: under maxmemory + noeviction it fails before anything changed
+	-- (once a script has written, Redis lets it go on writing).
 	local t = string.format('%.0f', now)
 	redis.call('RPUSH', KEYS[1], t)
-	redis.call('PEXPIRE', KEYS[1], kw + ttl_extra)
 	redis.call('RPUSH', KEYS[2], t)
+	if koff > 0 then
+		redis.call('LTRIM', KEYS[1], koff, -1)
+	end
+	if goff > 0 then
+		redis.call('LTRIM', KEYS[2], goff, -1)
+	end
+	redis.call('PEXPIRE', KEYS[1], kw + ttl_extra)
 	redis.call('PEXPIRE', KEYS[2], gw + ttl_extra)
-	kn = kn + 1
-	gn = gn + 1
+	kn = kn - koff + 1
+	gn = gn - goff + 1
+	koff, goff = 0, 0
 end
 local ku, kr, kt, ka = inspect(KEYS[1], koff, kn - koff, kl, kw)
 local gu, gr, gt, ga = inspect(KEYS[2], goff, gn - goff, gl, gw)

@@ -81,5 +81,6 @@ check_PROGRAMS += tests/redis/diff-script
 tests_redis_diff_script_SOURCES = tests/redis/diff-script.c
 tests_redis_diff_script_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS)
 tests_redis_diff_script_LDADD = $(PP_CORE_LIBS)
-TESTS += tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh
-EXTRA_DIST += tests/redis/lib.sh tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh
+TESTS += tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh tests/redis/faults.sh
+EXTRA_DIST += tests/redis/lib.sh tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh \
+	tests/redis/faults.sh tests/redis/local.sh
