@@ -84,3 +84,9 @@ tests_redis_diff_script_LDADD = $(PP_CORE_LIBS)
 TESTS += tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh tests/redis/faults.sh
 EXTRA_DIST += tests/redis/lib.sh tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh \
 	tests/redis/faults.sh tests/redis/local.sh
+check_PROGRAMS += tests/unit/test_refusal_cache
+tests_unit_test_refusal_cache_SOURCES = tests/unit/test_refusal_cache.c $(PP_TEST_TMPDIR)
+tests_unit_test_refusal_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_refusal_cache_LDADD = $(PP_TEST_LIBS)
+UNIT_TESTS += tests/unit/test_refusal_cache
+TESTS += tests/unit/test_refusal_cache
