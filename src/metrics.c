@@ -1,7 +1,6 @@
 /* metrics.c - request counters in one small file mapped MAP_SHARED by every
  * worker (<db_path>/metrics.shm), so GET /metrics from any worker is exact. */
 #include "metrics.h"
-#include "metrics_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -249,6 +248,14 @@ render_counters(struct out *o)
 	    cum, sum / 1000000, sum % 1000000, cum);
 }
 
+static pp_metrics_render_fn extra_render;
+
+void
+pp_metrics_add_render(pp_metrics_render_fn fn)
+{
+	extra_render = fn;
+}
+
 size_t
 pp_metrics_render(char *buf, size_t cap)
 {
@@ -264,9 +271,9 @@ pp_metrics_render(char *buf, size_t cap)
 	put(&o, "# HELP pingpong_build_info The version of pingpong-fcgi serving this scrape.\n"
 	        "# TYPE pingpong_build_info gauge\n"
 	        "pingpong_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
-	/* The shared store's series (metrics_store.c), when a backend has them. */
-	if (!o.overflow) {
-		size_t n = pp_metrics_store_render(buf + o.len, cap - o.len);
+	/* Series of their own files (the shared store's), when registered. */
+	if (!o.overflow && extra_render) {
+		size_t n = extra_render(buf + o.len, cap - o.len);
 		if (n == (size_t)-1)
 			o.overflow = 1;
 		else

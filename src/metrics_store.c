@@ -2,6 +2,8 @@
  * MAP_SHARED by every worker, like metrics.c's, so a scrape is exact. */
 #include "metrics_store.h"
 
+#include "metrics.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -74,6 +76,7 @@ pp_metrics_store_open(const char *dir)
 	flock(fd, LOCK_UN);
 	close(fd);
 	sm = s;
+	pp_metrics_add_render(pp_metrics_store_render);
 	return 0;
 fail:
 	e = errno;
@@ -86,8 +89,10 @@ fail:
 void
 pp_metrics_store_close(void)
 {
-	if (sm)
+	if (sm) {
 		munmap(sm, sizeof(*sm));
+		pp_metrics_add_render(NULL);
+	}
 	sm = NULL;
 }
 

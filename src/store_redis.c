@@ -190,19 +190,21 @@ fail:
 }
 
 /* /readyz judges this worker and its local resources: a Redis away must not
- * take every pod out of service at once. The PING (when not held off)
- * keeps pingpong_store_up current; its outcome is not the probe's. */
+ * take every pod out of service at once, so the handler answers 200 to
+ * PP_STORE_EUNAVAIL and says "store":"down". A PING (not during the
+ * hold-off) keeps that and pingpong_store_up current. */
 static int
 redis_probe(void *vbe)
 {
 	struct redis_be *be = vbe;
 	const char *av[1] = { "PING" };
 	redisReply *r;
+	int rc = pp_redis_command(&be->conn, 1, av, NULL, &r);
 
-	if (pp_redis_command(&be->conn, 1, av, NULL, &r) == PP_REDIS_OK)
+	if (rc == PP_REDIS_OK)
 		freeReplyObject(r);
-	pp_metrics_store_up(pp_redis_up(&be->conn));
-	return PP_STORE_OK;
+	pp_metrics_store_up(rc == PP_REDIS_OK);
+	return rc == PP_REDIS_OK ? PP_STORE_OK : PP_STORE_EUNAVAIL;
 }
 
 static void
