@@ -190,16 +190,38 @@ redirection(const redisReply *r, char *host, size_t hostlen, int *port)
 		kind = 2;
 	else
 		return 0;
-	p = strchr(r->str + 4, ' ');
+	/* Past the word and the slot number. */
+	p = strchr(r->str, ' ');
+	p = p ? strchr(p + 1, ' ') : NULL;
 	if (p == NULL || pp_redis_parse_node(p + 1, host, hostlen, port) != 0)
 		return 0;
 	return kind;
 }
 
+/* One command; when script is set and the node answers NOSCRIPT (a restart,
+ * a failover, a node reached by MOVED/ASK that never saw it), the script is
+ * loaded on that same node and the command sent once more. NULL: I/O. */
+static redisReply *
+run(redisContext *c, int argc, const char **argv, const size_t *argvlen, const char *script)
+{
+	redisReply *r = call(c, argc, argv, argvlen);
+	const char *av[3] = { "SCRIPT", "LOAD", script };
+
+	if (r == NULL || script == NULL || r->type != REDIS_REPLY_ERROR ||
+	    strncmp(r->str, "NOSCRIPT", 8) != 0)
+		return r;
+	freeReplyObject(r);
+	r = call(c, 3, av, NULL);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		return r; /* e.g. NOPERM for SCRIPT LOAD: the caller reports it */
+	freeReplyObject(r);
+	return call(c, argc, argv, argvlen);
+}
+
 /* ASK: this one command goes to the named node, preceded by ASKING. */
 static redisReply *
 ask(struct pp_redis_conn *rc, const char *host, int port, int argc, const char **argv,
-    const size_t *argvlen, char *why, size_t whylen)
+    const size_t *argvlen, const char *script, char *why, size_t whylen)
 {
 	redisContext *c = dial(&rc->t, host, port, why, whylen);
 	redisReply *r;
@@ -217,7 +239,21 @@ ask(struct pp_redis_conn *rc, const char *host, int port, int argc, const char *
 		return NULL;
 	}
 	freeReplyObject(r);
+	/* ASKING covers one command: a NOSCRIPT reload needs it again. */
 	r = call(c, argc, argv, argvlen);
+	if (r && script && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		const char *lv[3] = { "SCRIPT", "LOAD", script };
+		freeReplyObject(r);
+		r = call(c, 3, lv, NULL);
+		if (r && r->type != REDIS_REPLY_ERROR) {
+			freeReplyObject(r);
+			r = call(c, 1, av, al);
+			if (r && r->type != REDIS_REPLY_ERROR) {
+				freeReplyObject(r);
+				r = call(c, argc, argv, argvlen);
+			}
+		}
+	}
 	if (r == NULL)
 		snprintf(why, whylen, "after ASK: %s", c->errstr);
 	redisFree(c);
@@ -226,7 +262,7 @@ ask(struct pp_redis_conn *rc, const char *host, int port, int argc, const char *
 
 int
 pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
-                 const size_t *argvlen, redisReply **out)
+                 const size_t *argvlen, const char *script, redisReply **out)
 {
 	char why[160], host[256];
 	int port, hops;
@@ -243,7 +279,7 @@ pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
 		}
 	}
 	for (hops = 0;; hops++) {
-		r = call(rc->c, argc, argv, argvlen);
+		r = run(rc->c, argc, argv, argvlen, script);
 		if (r == NULL) {
 			snprintf(why, sizeof(why), "%s", rc->c->errstr[0] ? rc->c->errstr :
 			         "connection lost");
@@ -268,15 +304,25 @@ pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
 			rc->t.unix_path[0] = '\0';
 			continue;
 		}
-		r = ask(rc, host, port, argc, argv, argvlen, why, sizeof(why));
+		r = ask(rc, host, port, argc, argv, argvlen, script, why, sizeof(why));
 		if (r == NULL) {
 			pp_redis_fail(rc, why);
 			return PP_REDIS_EIO;
 		}
 		break;
 	}
-	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) != 0) {
-		/* ACL NOPERM, OOM, a script error, or redirections going round. */
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "TRYAGAIN", 8) == 0) {
+		/* A slot being resharded with this decision's keys split between
+		 * two nodes: a passing state, not a lost Redis. No hold-off. */
+		unsigned long n;
+		if (pp_log_due(&rc->trylim, 10, &n))
+			pp_log_warn("redis: TRYAGAIN during a slot migration (%lu requests)", n);
+		freeReplyObject(r);
+		return PP_REDIS_EREPLY;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		/* ACL NOPERM, OOM, a script error, NOSCRIPT right after a load,
+		 * or redirections going round. */
 		snprintf(why, sizeof(why), "%.40s: %.100s", argv[0], r->str);
 		freeReplyObject(r);
 		pp_redis_fail(rc, why);

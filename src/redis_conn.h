@@ -29,6 +29,7 @@ struct pp_redis_conn {
 	double hold_until;        /* pp_clock_mono(): no new connect before */
 	bool   lost;              /* a failure was logged and no success since */
 	struct pp_log_limit loglim;
+	struct pp_log_limit trylim; /* TRYAGAIN lines */
 	char   why[160];          /* the last failure, for the log */
 };
 
@@ -46,13 +47,14 @@ void pp_redis_conn_close(struct pp_redis_conn *rc);
 
 /* Runs one command (argv as hiredis takes it), connecting first if needed
  * and following MOVED/ASK redirections to the node they name (at most two).
- * On PP_REDIS_OK *out is a non-error reply the caller frees with
- * freeReplyObject. A NOSCRIPT error reply is returned as PP_REDIS_OK too, so
- * the caller can load its script: every other error reply is
- * PP_REDIS_EREPLY. On any failure *out is NULL, the context is freed (it is
- * never reused after an error) and no new try is made for retry_ms. */
+ * With script set (the command is its EVALSHA), a NOSCRIPT from the node
+ * that answered loads script there and resends once. On PP_REDIS_OK *out is
+ * a non-error reply the caller frees with freeReplyObject; an error reply
+ * is PP_REDIS_EREPLY. On any failure *out is NULL, the context is freed
+ * (never reused after an error), the cause is logged (once while Redis stays
+ * lost) and no new try is made for retry_ms. */
 int pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
-                     const size_t *argvlen, redisReply **out);
+                     const size_t *argvlen, const char *script, redisReply **out);
 
 /* Records a failure the caller found in a reply (e.g. the wrong shape):
  * logs it, frees the context, holds off. */

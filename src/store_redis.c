@@ -99,7 +99,7 @@ load_script(struct redis_be *be)
 {
 	const char *av[3] = { "SCRIPT", "LOAD", pp_redis_script };
 	redisReply *r;
-	int rc = pp_redis_command(&be->conn, 3, av, NULL, &r);
+	int rc = pp_redis_command(&be->conn, 3, av, NULL, NULL, &r);
 
 	if (rc)
 		return rc;
@@ -131,7 +131,7 @@ redis_hit(void *vbe, const struct pp_keyid *id, const struct pp_policy *p,
 	const char *av[9];
 	size_t al[9];
 	redisReply *r = NULL;
-	int rc, tries;
+	int rc;
 	double t0;
 	int64_t start_us;
 
@@ -148,29 +148,19 @@ redis_hit(void *vbe, const struct pp_keyid *id, const struct pp_policy *p,
 	snprintf(a[3], sizeof(a[3]), "%lld", (long long)p->global.window_ms);
 
 	t0 = pp_clock_mono();
-	for (tries = 0; tries < 2; tries++) {
-		if (!be->sha[0] && (rc = load_script(be)) != PP_REDIS_OK)
-			goto fail;
-		av[0] = "EVALSHA"; av[1] = be->sha; av[2] = "2"; av[3] = key; av[4] = be->gkey;
-		av[5] = a[0]; av[6] = a[1]; av[7] = a[2]; av[8] = a[3];
-		for (int i = 0; i < 9; i++)
-			al[i] = strlen(av[i]);
-		start_us = pp_rcache_now_us();
-		rc = pp_redis_command(&be->conn, 9, av, al, &r);
-		if (rc)
-			goto fail;
-		if (r->type != REDIS_REPLY_ERROR)
-			break;
-		/* NOSCRIPT: a restarted or failed-over Redis; load, retry once. */
-		freeReplyObject(r);
-		r = NULL;
-		be->sha[0] = '\0';
-	}
-	if (r == NULL) {
-		pp_redis_fail(&be->conn, "EVALSHA: NOSCRIPT again right after SCRIPT LOAD");
-		rc = PP_REDIS_EREPLY;
+	/* The SHA of the one script, learnt once per worker. */
+	if (!be->sha[0] && (rc = load_script(be)) != PP_REDIS_OK)
 		goto fail;
-	}
+	av[0] = "EVALSHA"; av[1] = be->sha; av[2] = "2"; av[3] = key; av[4] = be->gkey;
+	av[5] = a[0]; av[6] = a[1]; av[7] = a[2]; av[8] = a[3];
+	for (int i = 0; i < 9; i++)
+		al[i] = strlen(av[i]);
+	start_us = pp_rcache_now_us();
+	/* NOSCRIPT (a restarted or failed-over Redis): loaded and retried once
+	 * on the node that said it. */
+	rc = pp_redis_command(&be->conn, 9, av, al, pp_redis_script, &r);
+	if (rc)
+		goto fail;
 	if (pp_redis_script_result(r, p, out) != 0) {
 		freeReplyObject(r);
 		pp_redis_fail(&be->conn, "EVALSHA: a reply of the wrong shape (not pingpong's script?)");
@@ -199,7 +189,7 @@ redis_probe(void *vbe)
 	struct redis_be *be = vbe;
 	const char *av[1] = { "PING" };
 	redisReply *r;
-	int rc = pp_redis_command(&be->conn, 1, av, NULL, &r);
+	int rc = pp_redis_command(&be->conn, 1, av, NULL, NULL, &r);
 
 	if (rc == PP_REDIS_OK)
 		freeReplyObject(r);

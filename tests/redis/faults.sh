@@ -80,6 +80,7 @@ loads=$(pp_redis_cli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_script|
 pp_check '[ "${loads:-0}" -ge 1 ]' "the restarted Redis never got SCRIPT LOAD"
 
 kill -STOP "$PP_REDIS_PID"
+from=$(wc -l <"$PP_TMP/s/access.log")
 max=0; n503=0
 for i in $(seq 1 20); do
 	tping "stopped-$i"
@@ -87,9 +88,14 @@ for i in $(seq 1 20); do
 	[ "$PP_SECS" -gt "$max" ] && max=$PP_SECS
 done
 kill -CONT "$PP_REDIS_PID"
-pp_log "SIGSTOP: $n503 of 20 answered 503, slowest $max ms (redis_timeout 100ms)"
+# nginx's request_time is the server's side; curl's adds process start-up,
+# which a loaded 2-core machine stretches.
+smax=$(tail -n +"$((from + 1))" "$PP_TMP/s/access.log" | awk '$5 == "/ping" && $3 > m { m = $3 } END { print m + 0 }')
+slow=$(tail -n +"$((from + 1))" "$PP_TMP/s/access.log" | awk '$5 == "/ping" && $3 > 0.35' | wc -l)
+pp_log "SIGSTOP: $n503 of 20 answered 503, slowest $smax s in nginx, $max ms in curl (redis_timeout 100ms)"
 pp_check '[ "$n503" -eq 20 ]' "only $n503 of 20 pings answered 503 with Redis stopped"
-pp_check '[ "$max" -lt 600 ]' "a request waited $max ms with Redis stopped (redis_timeout 100ms)"
+pp_check '[ "$slow" -eq 0 ]' "$slow requests took over 0.35 s in nginx with Redis stopped (slowest $smax s, redis_timeout 100ms)"
+pp_check '[ "$max" -lt 1500 ]' "a request waited $max ms with Redis stopped (redis_timeout 100ms)"
 ok=0
 for i in $(seq 1 30); do
 	pp_ping "continued-$i"
