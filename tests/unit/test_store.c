@@ -401,16 +401,17 @@ slurp(const char *path, size_t *len)
 static char *
 redis_bytes(size_t *len)
 {
-	const struct pp_config *none = NULL;
 	struct pp_config cfg;
-	(void)none;
+	const char *pw = getenv("PINGPONG_REDIS_PASSWORD");
 	make_config(&cfg);
 	struct timeval tv = { 2, 0 };
 	redisContext *c = cfg.redis.unix_path[0] ? redisConnectUnixWithTimeout(cfg.redis.unix_path, tv)
 	                                         : redisConnectWithTimeout(cfg.redis.host, (int)cfg.redis.port, tv);
 	ck_assert_msg(c && !c->err, "connect to PP_TEST_REDIS_URL: %s", c ? c->errstr : "no memory");
-	if (cfg.redis_password[0] || getenv("PINGPONG_REDIS_PASSWORD"))
-		freeReplyObject(redisCommand(c, "AUTH %s", getenv("PINGPONG_REDIS_PASSWORD")));
+	if (pw && cfg.redis.user[0])
+		freeReplyObject(redisCommand(c, "AUTH %s %s", cfg.redis.user, pw));
+	else if (pw)
+		freeReplyObject(redisCommand(c, "AUTH %s", pw));
 	freeReplyObject(redisCommand(c, "SELECT %u", cfg.redis.db));
 	char *buf = NULL, cursor[32] = "0", pattern[100];
 	size_t n = 0;
