@@ -44,6 +44,7 @@ void
 pp_handle(struct pp_server *srv, struct pp_request *rq)
 {
 	struct pp_verdict v;
+	int rc;
 
 	pp_validate(&rq->http, &v);
 	switch (v.route) {
@@ -58,14 +59,15 @@ pp_handle(struct pp_server *srv, struct pp_request *rq)
 	case PP_ROUTE_HEALTHZ:
 		pp_response_json(&rq->res, 200, "{\"status\":\"ok\"}");
 		break;
-	case PP_ROUTE_READYZ: {
-		int prc = pp_store_probe(srv->store);
-		if (prc == PP_STORE_OK) {
-			pp_response_json(&rq->res, 200, "{\"status\":\"ready\",\"store\":\"up\"}");
-		} else if (prc == PP_STORE_EUNAVAIL) {
-			/* A shared store (Redis) away: on_store_error answers for it,
-			 * and failing here would take every pod out at once (SPEC). */
-			pp_response_json(&rq->res, 200, "{\"status\":\"ready\",\"store\":\"down\"}");
+	case PP_ROUTE_READYZ:
+		rc = pp_store_probe(srv->store);
+		if (rc == PP_STORE_OK) {
+			pp_response_json(&rq->res, 200, "{\"status\":\"ready\"}");
+		} else if (rc == PP_STORE_EUNAVAIL) {
+			/* A shared store away is not this worker's fault: were
+			 * every pod to go unready at once, nothing would answer,
+			 * not even by on_store_error (SPEC). The body says it. */
+			pp_response_json(&rq->res, 200, "{\"status\":\"ready\",\"store\":\"unavailable\"}");
 		} else {
 			pp_metrics_store_error();
 			pp_response_header(&rq->res, "Retry-After", "1");
@@ -73,7 +75,6 @@ pp_handle(struct pp_server *srv, struct pp_request *rq)
 			                  "The rate-limit store cannot be read and written.");
 		}
 		break;
-	}
 	case PP_ROUTE_METRICS:
 		rq->res.status = 200;
 		rq->res.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -181,7 +181,7 @@ fail:
 
 /* /readyz judges this worker and its local resources: a Redis away must not
  * take every pod out of service at once, so the handler answers 200 to
- * PP_STORE_EUNAVAIL and says "store":"down". A PING (not during the
+ * PP_STORE_EUNAVAIL and says "store":"unavailable". A PING (not during the
  * hold-off) keeps that and pingpong_store_up current. */
 static int
 redis_probe(void *vbe)

@@ -45,7 +45,7 @@ pp_check '! grep -q "redis store lost" "$PP_TMP/workers.log"' "NOSCRIPT was logg
 
 pp_request GET /readyz
 pp_expect_status 200
-pp_expect_json .store '"up"'
+pp_expect_json .status '"ready"'
 pp_request GET /metrics
 pp_expect_status 200
 pp_check 'grep -q "^pingpong_store_up 1$" "$PP_BODY"' "pingpong_store_up is not 1"
@@ -58,7 +58,7 @@ pp_ping "$key-gone"
 pp_expect_status 503
 pp_request GET /readyz
 pp_expect_status 200
-pp_expect_json .store '"down"'
+pp_expect_json .store '"unavailable"'
 pp_request GET /metrics
 pp_check 'grep -q "^pingpong_store_up 0$" "$PP_BODY"' "pingpong_store_up is not 0 with Redis stopped"
 pp_check '[ "$(grep -c "redis store lost" "$PP_TMP/workers.log")" -le 2 ]' "more than one 'lost' line per worker"
