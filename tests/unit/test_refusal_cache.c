@@ -199,20 +199,20 @@ START_TEST(never_refuses_what_redis_would_admit)
 {
 	unsigned seed = 12345;
 	long hits = 0;
-	for (int round = 0; round < 150; round++) {
+	for (int round = 0; round < 60; round++) {
 		struct fix f;
 		struct pp_decision d, c, r;
 		setup(&f, 1 + rand_r(&seed) % 5, 5 + rand_r(&seed) % 400, 1 + rand_r(&seed) % 8,
 		      5 + rand_r(&seed) % 300, 1 + rand_r(&seed) % 500);
 		int64_t now = 100000;
-		for (int i = 0; i < 30; i++) {
+		for (int i = 0; i < 20; i++) {
 			now += rand_r(&seed) % 30;
 			decide(&f, now, &d);
 			if (d.admit)
 				continue;
 			memset(f.c.slots, 0, NSLOTS * sizeof(struct pp_rcache_slot));
 			pp_rcache_put(&f.c, f.id, &f.p, &d, T0);
-			for (int64_t x = 0; x < d.retry_ms * 1000 + 3000; x += 251) {
+			for (int64_t x = 0; x < d.retry_ms * 1000 + 3000; x += 977) {
 				if (!pp_rcache_get(&f.c, f.id, &f.p, T0 + x, &c))
 					continue;
 				hits++;
@@ -226,7 +226,7 @@ START_TEST(never_refuses_what_redis_would_admit)
 		}
 		teardown(&f);
 	}
-	ck_assert_int_gt(hits, 1000);
+	ck_assert_int_gt(hits, 300);
 }
 END_TEST
 
