@@ -86,8 +86,22 @@ call(redisContext *c, int argc, const char **argv, const size_t *argvlen)
 	return redisCommandArgv(c, argc, argv, argvlen);
 }
 
+/* How much of the session set-up a connection gets. */
+enum dial_mode { DIAL_PRIMARY, DIAL_NODE, DIAL_SENTINEL };
+
+static redisContext *
+dial_mode(const struct pp_redis_target *t, const char *host, int port, enum dial_mode mode,
+          char *why, size_t whylen);
+
 static redisContext *
 dial(const struct pp_redis_target *t, const char *host, int port, char *why, size_t whylen)
+{
+	return dial_mode(t, host, port, host ? DIAL_NODE : DIAL_PRIMARY, why, whylen);
+}
+
+static redisContext *
+dial_mode(const struct pp_redis_target *t, const char *host, int port, enum dial_mode mode,
+          char *why, size_t whylen)
 {
 	struct timeval tv = tv_of(t->timeout_ms);
 	redisContext *c;
@@ -113,6 +127,8 @@ dial(const struct pp_redis_target *t, const char *host, int port, char *why, siz
 	}
 
 	redisReply *r = NULL;
+	if (mode == DIAL_SENTINEL)
+		return c;
 	if (t->password[0]) {
 		const char *av[3] = { "AUTH", t->user, t->password };
 		size_t al[3] = { 4, strlen(t->user), strlen(t->password) };
@@ -130,7 +146,7 @@ dial(const struct pp_redis_target *t, const char *host, int port, char *why, siz
 		}
 		freeReplyObject(r);
 	}
-	if (t->db != 0 && host == NULL) {
+	if (t->db != 0 && mode == DIAL_PRIMARY) {
 		char db[16];
 		int n = snprintf(db, sizeof(db), "%d", t->db);
 		const char *av[2] = { "SELECT", db };
@@ -148,6 +164,46 @@ fail:
 		freeReplyObject(r);
 	redisFree(c);
 	return NULL;
+}
+
+/* Asks the sentinels, in order, where the master is, into rc->t.host/port.
+ * Returns 0, or -1 with the reason in why. */
+static int
+discover(struct pp_redis_conn *rc, char *why, size_t whylen)
+{
+	const char *av[3] = { "SENTINEL", "get-master-addr-by-name", rc->t.master };
+	char last[160] = "no sentinel configured";
+
+	for (int i = 0; i < rc->t.nsentinels; i++) {
+		redisContext *c = dial_mode(&rc->t, rc->t.sentinel[i].host, rc->t.sentinel[i].port,
+		                            DIAL_SENTINEL, last, sizeof(last));
+		redisReply *r;
+		char *end;
+		long port;
+
+		if (c == NULL)
+			continue;
+		r = call(c, 3, av, NULL);
+		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
+		    r->element[0]->len < sizeof(rc->t.host) &&
+		    (port = strtol(r->element[1]->str, &end, 10)) > 0 && port < 65536 && *end == '\0') {
+			snprintf(rc->t.host, sizeof(rc->t.host), "%s", r->element[0]->str);
+			rc->t.port = (int)port;
+			rc->t.unix_path[0] = '\0';
+			freeReplyObject(r);
+			redisFree(c);
+			return 0;
+		}
+		snprintf(last, sizeof(last), "sentinel %s:%d: %s", rc->t.sentinel[i].host,
+		         rc->t.sentinel[i].port, r == NULL ? c->errstr :
+		         r->type == REDIS_REPLY_ERROR ? r->str : "does not know the master");
+		if (r)
+			freeReplyObject(r);
+		redisFree(c);
+	}
+	snprintf(why, whylen, "no sentinel named master '%s' (%s)", rc->t.master, last);
+	return -1;
 }
 
 int
@@ -272,6 +328,13 @@ pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
 	if (rc->c == NULL) {
 		if (rc->lost && pp_clock_mono() < rc->hold_until)
 			return PP_REDIS_EHOLD;
+		/* With Sentinel, every fresh connection asks where the master is
+		 * now: after any error (a failover's READONLY included) the next
+		 * try follows it. */
+		if (rc->t.nsentinels > 0 && discover(rc, why, sizeof(why)) != 0) {
+			pp_redis_fail(rc, why);
+			return PP_REDIS_EIO;
+		}
 		rc->c = dial(&rc->t, NULL, 0, why, sizeof(why));
 		if (rc->c == NULL) {
 			pp_redis_fail(rc, why);

@@ -21,6 +21,11 @@ struct pp_redis_target {
 	int      db;             /* SELECTed when not 0 */
 	int64_t  timeout_ms;     /* bounds connect and every command */
 	int64_t  retry_ms;       /* after a failure, no new try for this long */
+	/* Sentinel: when nsentinels > 0, every connect first asks them (in
+	 * order, each bounded by timeout_ms, no AUTH) where master is. */
+	int      nsentinels;
+	struct { char host[256]; int port; } sentinel[8];
+	char     master[128];
 };
 
 struct pp_redis_conn {

@@ -25,6 +25,32 @@ struct redis_be {
 	struct pp_rcache cache;
 };
 
+/* Fills t's sentinel list from "host:port,host:port". Returns 0 or -1. */
+static int
+sentinels(struct pp_redis_target *t, const char *list)
+{
+	const char *p = list;
+
+	t->nsentinels = 0;
+	while (*p) {
+		char one[300];
+		size_t len = strcspn(p, ",");
+		int max = (int)(sizeof(t->sentinel) / sizeof(t->sentinel[0]));
+		if (len == 0 || len >= sizeof(one) || t->nsentinels == max)
+			return -1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (pp_redis_parse_node(one, t->sentinel[t->nsentinels].host,
+		                        sizeof(t->sentinel[0].host), &t->sentinel[t->nsentinels].port))
+			return -1;
+		t->nsentinels++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return t->nsentinels > 0 ? 0 : -1;
+}
+
 static int
 redis_check(const struct pp_config *cfg, char *err, size_t errlen)
 {
@@ -33,9 +59,12 @@ redis_check(const struct pp_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	if (cfg->redis_sentinels[0]) {
-		snprintf(err, errlen, "redis_sentinels: Sentinel discovery is not in this build yet; "
-		         "point redis_url at the primary (or a proxy that follows it)");
-		return -1;
+		struct pp_redis_target t;
+		if (sentinels(&t, cfg->redis_sentinels) != 0) {
+			snprintf(err, errlen, "redis_sentinels: '%s': want host:port[,host:port...], "
+			         "at most %zu", cfg->redis_sentinels, sizeof(t.sentinel) / sizeof(t.sentinel[0]));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -43,8 +72,11 @@ redis_check(const struct pp_config *cfg, char *err, size_t errlen)
 static void
 redis_describe(const struct pp_config *cfg, char *out, size_t cap)
 {
-	char where[400];
-	if (cfg->redis.unix_path[0])
+	char where[700];
+	if (cfg->redis_sentinels[0])
+		snprintf(where, sizeof(where), "master %s via sentinels %.300s", cfg->redis_master,
+		         cfg->redis_sentinels);
+	else if (cfg->redis.unix_path[0])
 		snprintf(where, sizeof(where), "unix:%s", cfg->redis.unix_path);
 	else
 		snprintf(where, sizeof(where), "%s:%u", cfg->redis.host, cfg->redis.port);
@@ -75,6 +107,11 @@ redis_open(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECR
 	t.db = (int)cfg->redis.db;
 	t.timeout_ms = cfg->redis_timeout_ms;
 	t.retry_ms = cfg->redis_retry_ms;
+	if (cfg->redis_sentinels[0]) {
+		/* Checked at start-up: it parses. */
+		sentinels(&t, cfg->redis_sentinels);
+		snprintf(t.master, sizeof(t.master), "%s", cfg->redis_master);
+	}
 	/* Each worker connects on its first request, after the fork. */
 	pp_redis_conn_init(&be->conn, &t);
 	memset(t.password, 0, sizeof(t.password));

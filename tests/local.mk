@@ -83,10 +83,10 @@ tests_redis_diff_script_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS)
 tests_redis_diff_script_LDADD = $(PP_CORE_LIBS)
 TESTS += tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh tests/redis/faults.sh \
 	tests/redis/cache.sh tests/redis/badpeer.sh tests/redis/cluster.sh tests/redis/local.sh \
-	tests/redis/store-suite.sh
+	tests/redis/store-suite.sh tests/redis/sentinel.sh
 EXTRA_DIST += tests/redis/lib.sh tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh \
 	tests/redis/faults.sh tests/redis/local.sh tests/redis/cache.sh tests/redis/badpeer.sh \
-	tests/redis/cluster.sh tests/redis/store-suite.sh
+	tests/redis/cluster.sh tests/redis/store-suite.sh tests/redis/sentinel.sh
 check_PROGRAMS += tests/unit/test_refusal_cache
 tests_unit_test_refusal_cache_SOURCES = tests/unit/test_refusal_cache.c $(PP_TEST_TMPDIR)
 tests_unit_test_refusal_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
