@@ -284,7 +284,7 @@ static int parse_field(struct pp_ratelimit *rl, const char *v, size_t len, enum 
 				struct pp_rl_policy *p = find_or_add(&tmp, name);
 				if (p && field == F_RATELIMIT) {
 					p->r = m.a;
-					p->t = m.b;
+					p->t = m.b < PP_HINT_MAX_S ? m.b : PP_HINT_MAX_S;
 				} else if (p) {
 					p->q = m.a;
 					p->w = m.b;
@@ -332,8 +332,6 @@ const struct pp_rl_policy *pp_rl_exhausted(const struct pp_ratelimit *rl)
 	return worst;
 }
 
-#define ONE_DAY 86400
-
 int pp_retry_after_parse(const char *v, size_t len, int64_t now_epoch, int64_t *out_s)
 {
 	char buf[64];
@@ -353,10 +351,10 @@ int pp_retry_after_parse(const char *v, size_t len, int64_t now_epoch, int64_t *
 		for (const char *p = buf; *p; p++) {
 			if (!isdigit((unsigned char)*p))
 				return -1;
-			if (s < ONE_DAY)
+			if (s < PP_HINT_MAX_S)
 				s = s * 10 + (*p - '0');
 		}
-		*out_s = s < ONE_DAY ? s : ONE_DAY;
+		*out_s = s < PP_HINT_MAX_S ? s : PP_HINT_MAX_S;
 		return 0;
 	}
 
@@ -368,6 +366,6 @@ int pp_retry_after_parse(const char *v, size_t len, int64_t now_epoch, int64_t *
 		return -1;
 	int64_t when = (int64_t)timegm(&tm);
 	int64_t d = when - now_epoch;
-	*out_s = d < 0 ? 0 : (d < ONE_DAY ? d : ONE_DAY);
+	*out_s = d < 0 ? 0 : (d < PP_HINT_MAX_S ? d : PP_HINT_MAX_S);
 	return 0;
 }

@@ -12,9 +12,9 @@ struct pp_xfer {
 	CURL *h;
 	struct curl_slist *headers;
 	char errbuf[CURL_ERROR_SIZE];
-	struct pp_response *r;      /* the attempt being filled */
+	struct pp_reply *r;      /* the attempt being filled */
 	volatile sig_atomic_t *stop;
-	char *body;                 /* PP_BODY_MAX + 1 bytes */
+	char *body;                 /* PP_REPLY_BODY_MAX + 1 bytes */
 	char *keyhdr;
 };
 
@@ -23,9 +23,9 @@ static const char ping_body[] = "{\"request\":\"ping\"}";
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct pp_xfer *x = ud;
-	struct pp_response *r = x->r;
+	struct pp_reply *r = x->r;
 	size_t n = size * nmemb;
-	size_t room = PP_BODY_MAX - r->body_len;
+	size_t room = PP_REPLY_BODY_MAX - r->body_len;
 	size_t take = n < room ? n : room;
 
 	/* Past the cap the bytes are dropped, not an error: the answer is
@@ -65,7 +65,7 @@ static bool name_is(const char *line, size_t namelen, const char *want)
 static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
 {
 	struct pp_xfer *x = ud;
-	struct pp_response *r = x->r;
+	struct pp_reply *r = x->r;
 	size_t n = size * nmemb, len = n;
 
 	/* A new status line (an interim 1xx answer came first): start over. */
@@ -99,8 +99,11 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
 		field_add(&r->retry_after, v, vlen);
 	else if (name_is(line, namelen, "Content-Type")) {
 		size_t k = 0;
-		for (; k < vlen && k + 1 < sizeof(r->content_type); k++)
-			r->content_type[k] = (v[k] < 0x20 || v[k] == 0x7f) ? '?' : v[k];
+		/* Printed as it is: only printable ASCII, no C0/C1 controls. */
+		for (; k < vlen && k + 1 < sizeof(r->content_type); k++) {
+			unsigned char ch = (unsigned char)v[k];
+			r->content_type[k] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
+		}
 		r->content_type[k] = '\0';
 	}
 	return n;
@@ -123,7 +126,7 @@ struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
 
 	if (!x)
 		goto nomem;
-	x->body = malloc(PP_BODY_MAX + 1);
+	x->body = malloc(PP_REPLY_BODY_MAX + 1);
 	x->keyhdr = malloc(keylen + sizeof("x-secret-key: "));
 	x->h = curl_easy_init();
 	if (!x->body || !x->keyhdr || !x->h)
@@ -174,6 +177,34 @@ nomem:
 	return NULL;
 }
 
+int pp_xfer_check_url(const char *url, char *err, size_t errcap)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	CURLUcode rc;
+	int ret = -1;
+
+	if (!u) {
+		snprintf(err, errcap, "out of memory checking the URL");
+		return -1;
+	}
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc == CURLUE_OK)
+		rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	if (rc == CURLUE_OK)
+		rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+	if (rc != CURLUE_OK)
+		snprintf(err, errcap, "bad URL '%s': %s", url, curl_url_strerror(rc));
+	else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
+		snprintf(err, errcap, "bad URL '%s': the scheme must be http or https", url);
+	else
+		ret = 0;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ret;
+}
+
 static enum pp_transport classify(CURLcode rc)
 {
 	switch (rc) {
@@ -201,7 +232,7 @@ static enum pp_transport classify(CURLcode rc)
 	}
 }
 
-void pp_xfer_ping(struct pp_xfer *x, struct pp_response *r, volatile sig_atomic_t *stop)
+void pp_xfer_ping(struct pp_xfer *x, struct pp_reply *r, volatile sig_atomic_t *stop)
 {
 	CURLcode rc;
 

@@ -1,6 +1,7 @@
-# rejected.sh - exit codes and what is never printed: usage errors (2),
-# --help/--version (0), a request the server rejects itself (400, 404: 3,
-# no retry loop), and a key given by the user never appears in the output.
+# rejected.sh - exit codes and what is never printed: usage errors (2, at
+# once, also for a URL no request can fix), --help/--version (0), a request
+# the server rejects itself (400, 404: 3, no retry loop), and a key given by
+# the user never appears in the output.
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
@@ -15,6 +16,16 @@ for args in "--count 0" "--interval -1" "--port 70000" "--url http://h --port 1"
 	cli_check '[ "$rc" -eq 2 ]' "'$args' should be a usage error (2), got $rc"
 	cli_check '[ ! -s "$CLI_TMP/usage.out" ] && grep -q "^pingpong: " "$CLI_TMP/usage.err"' \
 		"'$args': one line on stderr, nothing on stdout"
+done
+# What no request can fix fails at once, before anything is sent (main
+# retried these forever): another scheme, a host with a space, bad URLs.
+for arg in "--url=ftp://127.0.0.1/ping" "--url=file:///etc/passwd" "--endpoint=a b" \
+	"--endpoint=h/x" "--url=http://a b/ping" "--url=http://[::1/ping"; do
+	timeout 5 "$PINGPONG" "$arg" >"$CLI_TMP/usage.out" 2>"$CLI_TMP/usage.err"
+	rc=$?
+	cli_check '[ "$rc" -eq 2 ]' "'$arg' should be a usage error (2) at once, got $rc"
+	cli_check '[ ! -s "$CLI_TMP/usage.out" ] && grep -q "^pingpong: " "$CLI_TMP/usage.err"' \
+		"'$arg': one line on stderr, nothing on stdout"
 done
 
 port=$(cli_free_port) || exit 1
