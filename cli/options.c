@@ -33,8 +33,9 @@ const char pp_opts_usage[] =
 	"  -h, --help              print this help and exit\n"
 	"\n"
 	"Exit status: 0 after --count pongs, 2 usage error, 3 the server rejects\n"
-	"the request itself (4xx other than 429), 1 other failure, 130/143 when\n"
-	"stopped by SIGINT/SIGTERM. See pingpong(1).\n";
+	"the request itself (4xx other than 429), 4 standard output cannot be\n"
+	"written (closed pipe, full disk), 1 other failure, 130/143 when stopped\n"
+	"by SIGINT/SIGTERM. See pingpong(1).\n";
 
 static int fail(char *err, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -25,7 +25,8 @@ int64_t pp_sched_next(struct pp_sched *s, int64_t now_ms)
 	return pp_sched_due(s);
 }
 
-void pp_sched_restart(struct pp_sched *s, int64_t at_ms)
+/* After a pause: the grid restarts at at_ms (the next tick is due then). */
+static void restart(struct pp_sched *s, int64_t at_ms)
 {
 	s->anchor_ms = at_ms;
 	s->tick = 0;
@@ -38,7 +39,7 @@ int64_t pp_sched_after(struct pp_sched *s, int64_t recv_ms, int64_t pause_ms,
 	int64_t until = recv_ms + (pause_ms > 0 ? pause_ms : 0);
 
 	if (until > tick) {
-		pp_sched_restart(s, until);
+		restart(s, until);
 		if (delayed_ms)
 			*delayed_ms = until - tick;
 		return until;

@@ -116,34 +116,11 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 	return x->stop && *x->stop ? 1 : 0; /* non-zero aborts the transfer */
 }
 
-struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
-                            char *err, size_t errcap)
+/* Options that can only fail on an unknown option or no memory. */
+static CURLcode set_options(struct pp_xfer *x, const char *url, long timeout_ms)
 {
-	struct pp_xfer *x = calloc(1, sizeof(*x));
-	struct curl_slist *l;
-	size_t keylen = strlen(key);
 	CURLcode rc = CURLE_OK;
 
-	if (!x)
-		goto nomem;
-	x->body = malloc(PP_REPLY_BODY_MAX + 1);
-	x->keyhdr = malloc(keylen + sizeof("x-secret-key: "));
-	x->h = curl_easy_init();
-	if (!x->body || !x->keyhdr || !x->h)
-		goto nomem;
-	memcpy(x->keyhdr, "x-secret-key: ", sizeof("x-secret-key: ") - 1);
-	memcpy(x->keyhdr + sizeof("x-secret-key: ") - 1, key, keylen + 1);
-
-	const char *hdrs[] = { x->keyhdr, "Content-Type: application/json",
-	                       "Accept: application/json", "Expect:" };
-	for (size_t k = 0; k < sizeof(hdrs) / sizeof(hdrs[0]); k++) {
-		l = curl_slist_append(x->headers, hdrs[k]);
-		if (!l)
-			goto nomem;
-		x->headers = l;
-	}
-
-	/* Options that can only fail on an unknown option or no memory. */
 	rc |= curl_easy_setopt(x->h, CURLOPT_URL, url);
 	rc |= curl_easy_setopt(x->h, CURLOPT_POST, 1L);
 	rc |= curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, ping_body);
@@ -165,6 +142,37 @@ struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
 #if LIBCURL_VERSION_NUM >= 0x075500
 	rc |= curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
+	return rc;
+}
+
+struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
+                            char *err, size_t errcap)
+{
+	struct pp_xfer *x = calloc(1, sizeof(*x));
+	struct curl_slist *l;
+	size_t keylen = strlen(key);
+	CURLcode rc;
+
+	if (!x)
+		goto nomem;
+	x->body = malloc(PP_REPLY_BODY_MAX + 1);
+	x->keyhdr = malloc(keylen + sizeof("x-secret-key: "));
+	x->h = curl_easy_init();
+	if (!x->body || !x->keyhdr || !x->h)
+		goto nomem;
+	memcpy(x->keyhdr, "x-secret-key: ", sizeof("x-secret-key: ") - 1);
+	memcpy(x->keyhdr + sizeof("x-secret-key: ") - 1, key, keylen + 1);
+
+	const char *hdrs[] = { x->keyhdr, "Content-Type: application/json",
+	                       "Accept: application/json", "Expect:" };
+	for (size_t k = 0; k < sizeof(hdrs) / sizeof(hdrs[0]); k++) {
+		l = curl_slist_append(x->headers, hdrs[k]);
+		if (!l)
+			goto nomem;
+		x->headers = l;
+	}
+
+	rc = set_options(x, url, timeout_ms);
 	if (rc != CURLE_OK) {
 		snprintf(err, errcap, "libcurl setup failed: %s", curl_easy_strerror(rc));
 		pp_xfer_free(x);
