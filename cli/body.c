@@ -10,7 +10,8 @@
 
 /* Bytes in the UTF-8 sequence that starts with lead (jansson has already
  * checked that the string is valid UTF-8). */
-static size_t utf8_len(unsigned char lead)
+static size_t
+utf8_len(unsigned char lead)
 {
 	if (lead < 0x80)
 		return 1;
@@ -23,7 +24,8 @@ static size_t utf8_len(unsigned char lead)
 
 /* True for the C0 and C1 control characters and DEL: bytes a terminal
  * acts on (ESC, CSI as U+009B ...), so a hostile server cannot drive it. */
-static bool is_control(const unsigned char *ch, size_t len)
+static bool
+is_control(const unsigned char *ch, size_t len)
 {
 	if (len == 1)
 		return ch[0] < 0x20 || ch[0] == 0x7f;
@@ -34,7 +36,8 @@ static bool is_control(const unsigned char *ch, size_t len)
  * truncated to fit cap on a character boundary: a cut inside a UTF-8
  * sequence would leave a string that is not UTF-8 (jansson then refuses
  * it, and --json loses the field). */
-static void copy_str(json_t *obj, const char *key, char *out, size_t cap)
+static void
+copy_str(json_t *obj, const char *key, char *out, size_t cap)
 {
 	const unsigned char *s = (const unsigned char *)json_string_value(json_object_get(obj, key));
 	size_t n = 0;
@@ -65,7 +68,8 @@ static void copy_str(json_t *obj, const char *key, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-void pp_body_parse(const char *buf, size_t len, struct pp_body *out)
+void
+pp_body_parse(const char *buf, size_t len, struct pp_body *out)
 {
 	json_error_t err;
 	json_t *root;

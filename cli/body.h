@@ -17,10 +17,10 @@ enum pp_body_kind {
 
 struct pp_body {
 	enum pp_body_kind kind;
-	char limit[32];       /* "per-key", "global", or "" when absent */
-	int64_t retry_ms;     /* retry_after in ms (rounded up), -1 when absent or invalid */
-	char error[48];       /* the "error" code, "" when absent */
-	char message[160];    /* the "message", truncated, "" when absent */
+	char limit[32];    /* "per-key", "global", or "" when absent */
+	int64_t retry_ms;  /* retry_after in ms (rounded up), -1 when absent or invalid */
+	char error[48];    /* the "error" code, "" when absent */
+	char message[160]; /* the "message", truncated, "" when absent */
 };
 
 /* Classifies len bytes of body. Never fails: unparsable input is

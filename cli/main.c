@@ -25,7 +25,13 @@
 #include "transfer.h"
 
 /* The exit codes, as pingpong(1) lists them. */
-enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_REJECTED = 3, EXIT_OUTPUT = 4 };
+enum {
+	EXIT_DONE = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_REJECTED = 3,
+	EXIT_OUTPUT = 4
+};
 
 /* A pause that delays the next ping by less than this is not worth a line:
  * it only nudges the schedule (e.g. a 1/s global limit at 1 ping/s). */
@@ -33,12 +39,14 @@ enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_REJECTED = 3, EXIT_OUT
 
 static volatile sig_atomic_t stop_sig;
 
-static void on_signal(int sig)
+static void
+on_signal(int sig)
 {
 	stop_sig = sig;
 }
 
-static void install_signals(void)
+static void
+install_signals(void)
 {
 	struct sigaction sa;
 
@@ -58,7 +66,8 @@ static void install_signals(void)
  * second when asked to. Returns 0, or -1 as soon as a signal asks to stop.
  * SIGINT/SIGTERM are blocked between the check of stop_sig and the wait,
  * and ppoll unblocks them atomically, so a signal is never slept through. */
-static int sleep_until(struct pp_out *out, int64_t deadline, const char *what)
+static int
+sleep_until(struct pp_out *out, int64_t deadline, const char *what)
 {
 	sigset_t block, orig;
 	int rc = 0;
@@ -95,7 +104,8 @@ static int sleep_until(struct pp_out *out, int64_t deadline, const char *what)
 	return rc;
 }
 
-static int random_key(char *buf, size_t cap)
+static int
+random_key(char *buf, size_t cap)
 {
 	unsigned char raw[12];
 	size_t got = 0;
@@ -123,15 +133,15 @@ struct run {
 	struct pp_sched sched;
 	struct pp_backoff backoff;
 	struct pp_hist hist;
-	struct pp_reply reply;   /* the last attempt as it came */
-	struct pp_outcome oc;    /* the same, parsed */
-	struct pp_plan plan;     /* what it means, how long to wait */
-	int64_t t_send, t_recv;  /* of the last attempt */
-	int64_t due;             /* when the next ping goes out */
-	int64_t delayed;         /* how far the plan's pause pushed it past its tick */
-	int64_t paused_at;       /* >= 0: a pause began then, announce "resumed" */
+	struct pp_reply reply;          /* the last attempt as it came */
+	struct pp_outcome oc;           /* the same, parsed */
+	struct pp_plan plan;            /* what it means, how long to wait */
+	int64_t t_send, t_recv;         /* of the last attempt */
+	int64_t due;                    /* when the next ping goes out */
+	int64_t delayed;                /* how far the plan's pause pushed it past its tick */
+	int64_t paused_at;              /* >= 0: a pause began then, announce "resumed" */
 	char what[PP_RL_NAME_MAX + 32]; /* countdown text, "" for none */
-	const char *shown_key;   /* the key when made up here, else NULL */
+	const char *shown_key;          /* the key when made up here, else NULL */
 	const char *key_source;
 	const char *stopped_by;
 	int rc;
@@ -139,8 +149,9 @@ struct run {
 };
 
 /* Why the transfer failed, in one line, and a short kind for --json. */
-static const char *describe_transport(const struct pp_reply *r, enum pp_transport tr,
-                                      double timeout_s, char *msg, size_t cap)
+static const char *
+describe_transport(const struct pp_reply *r, enum pp_transport tr,
+                   double timeout_s, char *msg, size_t cap)
 {
 	char d[PP_TIMEFMT_MAX];
 
@@ -168,15 +179,17 @@ static const char *describe_transport(const struct pp_reply *r, enum pp_transpor
 }
 
 /* What went wrong, in one line, and a short kind for --json. */
-static const char *describe(const struct pp_reply *r, const struct pp_outcome *oc,
-                            double timeout_s, char *msg, size_t cap)
+static const char *
+describe(const struct pp_reply *r, const struct pp_outcome *oc,
+         double timeout_s, char *msg, size_t cap)
 {
 	const struct pp_body *b = &oc->body;
 
 	if (oc->transport != PP_TR_OK)
 		return describe_transport(r, oc->transport, timeout_s, msg, cap);
 	if (b->kind == PP_BODY_NOT_JSON) {
-		snprintf(msg, cap, "HTTP %ld with a body that is not JSON (%s, %zu bytes): "
+		snprintf(msg, cap,
+		         "HTTP %ld with a body that is not JSON (%s, %zu bytes): "
 		         "not a pingpong server, or a proxy error page",
 		         oc->status, r->content_type[0] ? r->content_type : "no Content-Type",
 		         r->body_len);
@@ -195,7 +208,8 @@ static const char *describe(const struct pp_reply *r, const struct pp_outcome *o
 	return "http";
 }
 
-static void to_outcome(const struct pp_reply *r, struct pp_outcome *oc)
+static void
+to_outcome(const struct pp_reply *r, struct pp_outcome *oc)
 {
 	memset(oc, 0, sizeof(*oc));
 	oc->transport = r->transport;
@@ -220,7 +234,8 @@ static void to_outcome(const struct pp_reply *r, struct pp_outcome *oc)
 /* The handlers, one per PP_EV_*: print the event, count it, set up the
  * pause's countdown. Each returns 0 to go on, 1 to end the run. */
 
-static int on_pong(struct run *r)
+static int
+on_pong(struct run *r)
 {
 	r->stats.pongs++;
 	pp_out_pong(&r->out, r->stats.pongs, r->t_recv - r->t_send, &r->oc.rl);
@@ -236,7 +251,8 @@ static int on_pong(struct run *r)
 	return 0;
 }
 
-static int on_throttled(struct run *r)
+static int
+on_throttled(struct run *r)
 {
 	const char *limit = r->plan.limit;
 
@@ -247,7 +263,8 @@ static int on_throttled(struct run *r)
 	return 0;
 }
 
-static int on_error(struct run *r)
+static int
+on_error(struct run *r)
 {
 	char msg[512];
 	const char *kind = describe(&r->reply, &r->oc, (double)r->opts.timeout_ms / 1000.0, msg,
@@ -259,7 +276,8 @@ static int on_error(struct run *r)
 	return 0;
 }
 
-static int on_fatal(struct run *r)
+static int
+on_fatal(struct run *r)
 {
 	const char *error = r->oc.body.error[0] ? r->oc.body.error : "http";
 	char msg[512];
@@ -273,7 +291,8 @@ static int on_fatal(struct run *r)
 }
 
 /* A signal during the transfer: main() turns stop_sig into the exit code. */
-static int on_stop(struct run *r)
+static int
+on_stop(struct run *r)
 {
 	(void)r;
 	return 1;
@@ -289,7 +308,8 @@ static int (*const on_event[])(struct run *) = {
 
 /* Sends one ping and decides what its answer means and when the next one
  * goes out. */
-static void ping(struct run *r)
+static void
+ping(struct run *r)
 {
 	r->t_send = pp_now_mono_ms();
 	r->stats.sent++;
@@ -307,7 +327,8 @@ static void ping(struct run *r)
 }
 
 /* Until --count, a signal, a rejection, or an output nobody reads. */
-static void run_loop(struct run *r)
+static void
+run_loop(struct run *r)
 {
 	for (;;) {
 		if (sleep_until(&r->out, r->due, r->what[0] ? r->what : NULL) ||
@@ -325,7 +346,8 @@ static void run_loop(struct run *r)
 }
 
 /* Options, key, URL check: returns -1 to go on, else the exit code. */
-static int configure(struct run *r, int argc, char **argv)
+static int
+configure(struct run *r, int argc, char **argv)
 {
 	char err[256];
 
@@ -357,7 +379,8 @@ static int configure(struct run *r, int argc, char **argv)
 }
 
 /* The summary and the exit code. */
-static int finish(struct run *r)
+static int
+finish(struct run *r)
 {
 	int werr;
 
@@ -375,7 +398,8 @@ static int finish(struct run *r)
 	return r->rc;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static struct run run; /* large (the reply's buffers): not on the stack */
 	struct run *r = &run;

@@ -40,7 +40,8 @@ const char pp_opts_usage[] =
 static int fail(char *err, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int fail(char *err, size_t cap, const char *fmt, ...)
+static int
+fail(char *err, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -51,7 +52,8 @@ static int fail(char *err, size_t cap, const char *fmt, ...)
 }
 
 /* Seconds (fractions allowed) to milliseconds, 1 ms .. 1 day. */
-static int parse_seconds(const char *s, int64_t *out_ms)
+static int
+parse_seconds(const char *s, int64_t *out_ms)
 {
 	char *end;
 	double v;
@@ -64,7 +66,8 @@ static int parse_seconds(const char *s, int64_t *out_ms)
 	return 0;
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
+static int
+parse_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	long v;
@@ -80,7 +83,8 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 /* A host for --endpoint: a name, an IPv4 address, or an IPv6 address
  * (bracketed or not, with a %zone). Anything else (a space, a '/', '@'...)
  * would make another URL than the one asked for, or none. */
-static bool host_ok(const char *h)
+static bool
+host_ok(const char *h)
 {
 	for (; *h; h++)
 		if (!isalnum((unsigned char)*h) && !strchr("-._:[]%", *h))
@@ -89,14 +93,16 @@ static bool host_ok(const char *h)
 }
 
 /* http:// or https://, in any case. */
-static bool scheme_ok(const char *url, size_t len)
+static bool
+scheme_ok(const char *url, size_t len)
 {
 	return (len == 4 && strncasecmp(url, "http", 4) == 0) ||
 	       (len == 5 && strncasecmp(url, "https", 5) == 0);
 }
 
-static int build_url(struct pp_opts *o, const char *url, const char *host, long port,
-                     char *err, size_t errcap)
+static int
+build_url(struct pp_opts *o, const char *url, const char *host, long port,
+          char *err, size_t errcap)
 {
 	int n;
 
@@ -130,8 +136,9 @@ struct where {
 
 /* One option c with its value optarg. Returns 0, 1 when parsing ends here
  * (--help, --version), or -1 with the reason in err. */
-static int take_option(struct pp_opts *o, struct where *w, int c, char *arg, const char *name,
-                       char *err, size_t errcap)
+static int
+take_option(struct pp_opts *o, struct where *w, int c, char *arg, const char *name,
+            char *err, size_t errcap)
 {
 	switch (c) {
 	case 'e':
@@ -168,7 +175,8 @@ static int take_option(struct pp_opts *o, struct where *w, int c, char *arg, con
 }
 
 /* The key: --key, else PINGPONG_KEY; never empty, no control bytes. */
-static int take_key(struct pp_opts *o, const char *env_key, char *err, size_t errcap)
+static int
+take_key(struct pp_opts *o, const char *env_key, char *err, size_t errcap)
 {
 	if (!o->key && env_key && env_key[0]) {
 		o->key = env_key;
@@ -182,8 +190,9 @@ static int take_key(struct pp_opts *o, const char *env_key, char *err, size_t er
 	return 0;
 }
 
-int pp_opts_parse(int argc, char **argv, const char *env_key, struct pp_opts *o,
-                  char *err, size_t errcap)
+int
+pp_opts_parse(int argc, char **argv, const char *env_key, struct pp_opts *o,
+              char *err, size_t errcap)
 {
 	static const struct option longopts[] = {
 		{ "endpoint", required_argument, NULL, 'e' },

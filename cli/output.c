@@ -11,7 +11,8 @@
 #include "now.h"
 #include "timefmt.h"
 
-void pp_out_init(struct pp_out *o, FILE *f, bool json, bool quiet, bool tty, int64_t t0_mono)
+void
+pp_out_init(struct pp_out *o, FILE *f, bool json, bool quiet, bool tty, int64_t t0_mono)
 {
 	memset(o, 0, sizeof(*o));
 	o->f = f;
@@ -22,7 +23,8 @@ void pp_out_init(struct pp_out *o, FILE *f, bool json, bool quiet, bool tty, int
 }
 
 /* "2024-05-01T12:00:03.123Z" */
-static void iso_str(int64_t wall_ms, char *buf, size_t cap)
+static void
+iso_str(int64_t wall_ms, char *buf, size_t cap)
 {
 	time_t t = (time_t)(wall_ms / 1000);
 	struct tm tm;
@@ -33,31 +35,36 @@ static void iso_str(int64_t wall_ms, char *buf, size_t cap)
 	snprintf(buf, cap, "%s.%03dZ", base, (int)(wall_ms % 1000));
 }
 
-static double secs(int64_t ms)
+static double
+secs(int64_t ms)
 {
 	return (double)ms / 1000.0;
 }
 
 /* Pushes the output out now (pipes see events live) and notes the first
  * failure: from then on nothing more is printed. */
-static void flush_out(struct pp_out *o)
+static void
+flush_out(struct pp_out *o)
 {
 	if ((fflush(o->f) != 0 || ferror(o->f)) && !o->write_errno)
 		o->write_errno = errno ? errno : EIO;
 }
 
-int pp_out_failed(const struct pp_out *o)
+int
+pp_out_failed(const struct pp_out *o)
 {
 	return o->write_errno;
 }
 
 /* For --json: where a pause's length came from. */
-static const char *why_name(enum pp_why why)
+static const char *
+why_name(enum pp_why why)
 {
 	return why == PP_WHY_BACKOFF ? "backoff" : "retry-after";
 }
 
-static void clear_countdown(struct pp_out *o)
+static void
+clear_countdown(struct pp_out *o)
 {
 	if (o->drawn) {
 		fputs("\r\033[K", o->f);
@@ -66,7 +73,8 @@ static void clear_countdown(struct pp_out *o)
 }
 
 /* A new JSON event holding the fields every event has. */
-static json_t *json_event_new(struct pp_out *o, const char *event)
+static json_t *
+json_event_new(struct pp_out *o, const char *event)
 {
 	char iso[40];
 
@@ -76,7 +84,8 @@ static json_t *json_event_new(struct pp_out *o, const char *event)
 }
 
 /* Prints the event as one line and frees it. */
-static void json_event_emit(struct pp_out *o, json_t *ev)
+static void
+json_event_emit(struct pp_out *o, json_t *ev)
 {
 	if (!ev)
 		return; /* out of memory: an event lost, never a crash */
@@ -89,7 +98,8 @@ static void json_event_emit(struct pp_out *o, json_t *ev)
 }
 
 /* The start of a line for people: "14:02:03  ". */
-static void text_begin(struct pp_out *o)
+static void
+text_begin(struct pp_out *o)
 {
 	int64_t now = pp_now_wall_ms();
 	char c[PP_TIMEFMT_MAX];
@@ -98,7 +108,8 @@ static void text_begin(struct pp_out *o)
 	fprintf(o->f, "%s  ", pp_fmt_clock(now, now, c, sizeof(c)));
 }
 
-static void text_end(struct pp_out *o)
+static void
+text_end(struct pp_out *o)
 {
 	fputc('\n', o->f);
 	flush_out(o);
@@ -106,7 +117,8 @@ static void text_end(struct pp_out *o)
 
 /* "pausing 42 s, until 14:02:45", "retrying in 2 s, at 14:02:05",
  * "pausing 24 h 0 min, until 2026-12-01 14:02:45" */
-static void text_pause(struct pp_out *o, const char *verb, int64_t ms, const char *when)
+static void
+text_pause(struct pp_out *o, const char *verb, int64_t ms, const char *when)
 {
 	int64_t now = pp_now_wall_ms();
 	char d[PP_TIMEFMT_MAX], c[PP_TIMEFMT_MAX];
@@ -115,8 +127,9 @@ static void text_pause(struct pp_out *o, const char *verb, int64_t ms, const cha
 	        pp_fmt_clock(now, now + ms, c, sizeof(c)));
 }
 
-void pp_out_start(struct pp_out *o, const char *url, int64_t interval_ms, long count,
-                  const char *shown_key, const char *key_source)
+void
+pp_out_start(struct pp_out *o, const char *url, int64_t interval_ms, long count,
+             const char *shown_key, const char *key_source)
 {
 	if (o->quiet || o->write_errno)
 		return;
@@ -143,7 +156,8 @@ void pp_out_start(struct pp_out *o, const char *url, int64_t interval_ms, long c
 	text_end(o);
 }
 
-void pp_out_pong(struct pp_out *o, long seq, int64_t latency_ms, const struct pp_ratelimit *rl)
+void
+pp_out_pong(struct pp_out *o, long seq, int64_t latency_ms, const struct pp_ratelimit *rl)
 {
 	if (o->quiet || o->write_errno)
 		return;
@@ -185,7 +199,8 @@ void pp_out_pong(struct pp_out *o, long seq, int64_t latency_ms, const struct pp
 	text_end(o);
 }
 
-void pp_out_pause(struct pp_out *o, const char *limit, int64_t pause_ms)
+void
+pp_out_pause(struct pp_out *o, const char *limit, int64_t pause_ms)
 {
 	if (o->quiet || o->write_errno)
 		return;
@@ -203,8 +218,9 @@ void pp_out_pause(struct pp_out *o, const char *limit, int64_t pause_ms)
 	text_end(o);
 }
 
-void pp_out_throttled(struct pp_out *o, const char *limit, enum pp_why why, int64_t pause_ms,
-                      const char *message)
+void
+pp_out_throttled(struct pp_out *o, const char *limit, enum pp_why why, int64_t pause_ms,
+                 const char *message)
 {
 	if (o->quiet || o->write_errno)
 		return;
@@ -231,7 +247,8 @@ void pp_out_throttled(struct pp_out *o, const char *limit, enum pp_why why, int6
 	text_end(o);
 }
 
-void pp_out_resume(struct pp_out *o, int64_t paused_ms)
+void
+pp_out_resume(struct pp_out *o, int64_t paused_ms)
 {
 	if (o->quiet || o->write_errno)
 		return;
@@ -252,8 +269,9 @@ void pp_out_resume(struct pp_out *o, int64_t paused_ms)
 	text_end(o);
 }
 
-void pp_out_error(struct pp_out *o, const char *kind, long status, const char *message,
-                  enum pp_why why, int64_t retry_ms)
+void
+pp_out_error(struct pp_out *o, const char *kind, long status, const char *message,
+             enum pp_why why, int64_t retry_ms)
 {
 	if (o->write_errno)
 		return;
@@ -273,7 +291,8 @@ void pp_out_error(struct pp_out *o, const char *kind, long status, const char *m
 	text_end(o);
 }
 
-void pp_out_fatal(struct pp_out *o, long status, const char *error, const char *message)
+void
+pp_out_fatal(struct pp_out *o, long status, const char *error, const char *message)
 {
 	if (o->write_errno)
 		return;
@@ -290,7 +309,8 @@ void pp_out_fatal(struct pp_out *o, long status, const char *error, const char *
 	text_end(o);
 }
 
-void pp_out_countdown(struct pp_out *o, const char *what, int64_t left_ms)
+void
+pp_out_countdown(struct pp_out *o, const char *what, int64_t left_ms)
 {
 	char d[PP_TIMEFMT_MAX];
 
@@ -303,7 +323,8 @@ void pp_out_countdown(struct pp_out *o, const char *what, int64_t left_ms)
 	o->drawn = true;
 }
 
-void pp_out_summary(struct pp_out *o, const struct pp_stats *s, const char *stopped_by)
+void
+pp_out_summary(struct pp_out *o, const struct pp_stats *s, const char *stopped_by)
 {
 	double el = secs(pp_now_mono_ms() - o->t0_mono);
 

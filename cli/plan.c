@@ -4,7 +4,8 @@
 
 #include <string.h>
 
-static void set_limit(struct pp_plan *p, const char *name)
+static void
+set_limit(struct pp_plan *p, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -14,13 +15,15 @@ static void set_limit(struct pp_plan *p, const char *name)
 	p->limit[n] = '\0';
 }
 
-static int64_t max64(int64_t a, int64_t b)
+static int64_t
+max64(int64_t a, int64_t b)
 {
 	return a > b ? a : b;
 }
 
 /* The longest wait any hint on a refusal asks for, 0 when there is none. */
-static int64_t refusal_hint_ms(const struct pp_outcome *o, const struct pp_rl_policy *ex)
+static int64_t
+refusal_hint_ms(const struct pp_outcome *o, const struct pp_rl_policy *ex)
 {
 	int64_t ms = 0;
 
@@ -34,8 +37,9 @@ static int64_t refusal_hint_ms(const struct pp_outcome *o, const struct pp_rl_po
 }
 
 /* The limit the refusal names: the body's, else the exhausted policy's. */
-static void refusal_limit(struct pp_plan *p, const struct pp_outcome *o,
-                          const struct pp_rl_policy *ex)
+static void
+refusal_limit(struct pp_plan *p, const struct pp_outcome *o,
+              const struct pp_rl_policy *ex)
 {
 	if (o->body.limit[0])
 		set_limit(p, o->body.limit);
@@ -43,13 +47,15 @@ static void refusal_limit(struct pp_plan *p, const struct pp_outcome *o,
 		set_limit(p, ex->name);
 }
 
-static void backoff(struct pp_plan *p, struct pp_backoff *b)
+static void
+backoff(struct pp_plan *p, struct pp_backoff *b)
 {
 	p->why = PP_WHY_BACKOFF;
 	p->pause_ms = pp_backoff_next(b);
 }
 
-static void decide_pong(struct pp_plan *p, const struct pp_rl_policy *ex, struct pp_backoff *b)
+static void
+decide_pong(struct pp_plan *p, const struct pp_rl_policy *ex, struct pp_backoff *b)
 {
 	p->event = PP_EV_PONG;
 	pp_backoff_reset(b);
@@ -61,8 +67,9 @@ static void decide_pong(struct pp_plan *p, const struct pp_rl_policy *ex, struct
 	}
 }
 
-static void decide_refusal(struct pp_plan *p, const struct pp_outcome *o,
-                           const struct pp_rl_policy *ex, struct pp_backoff *b)
+static void
+decide_refusal(struct pp_plan *p, const struct pp_outcome *o,
+               const struct pp_rl_policy *ex, struct pp_backoff *b)
 {
 	p->event = PP_EV_THROTTLED;
 	refusal_limit(p, o, ex);
@@ -73,7 +80,8 @@ static void decide_refusal(struct pp_plan *p, const struct pp_outcome *o,
 		backoff(p, b); /* the original service: a JSON message and nothing else */
 }
 
-void pp_plan_decide(const struct pp_outcome *o, struct pp_backoff *b, struct pp_plan *out)
+void
+pp_plan_decide(const struct pp_outcome *o, struct pp_backoff *b, struct pp_plan *out)
 {
 	const struct pp_rl_policy *ex = pp_rl_exhausted(&o->rl);
 
@@ -103,8 +111,9 @@ void pp_plan_decide(const struct pp_outcome *o, struct pp_backoff *b, struct pp_
 	}
 }
 
-void pp_plan_refine(struct pp_plan *p, const struct pp_ratelimit *rl,
-                    const struct pp_hist *h, int64_t recv_ms)
+void
+pp_plan_refine(struct pp_plan *p, const struct pp_ratelimit *rl,
+               const struct pp_hist *h, int64_t recv_ms)
 {
 	const struct pp_rl_policy *worst = NULL;
 	int64_t pause = 0;

@@ -25,10 +25,10 @@ enum pp_transport {
 /* Everything known about one attempt, already parsed. */
 struct pp_outcome {
 	enum pp_transport transport;
-	long status;              /* HTTP status, 0 without an answer */
+	long status; /* HTTP status, 0 without an answer */
 	struct pp_body body;
-	struct pp_ratelimit rl;   /* RateLimit + RateLimit-Policy */
-	int64_t retry_after_s;    /* Retry-After header, -1 when absent or malformed */
+	struct pp_ratelimit rl; /* RateLimit + RateLimit-Policy */
+	int64_t retry_after_s;  /* Retry-After header, -1 when absent or malformed */
 };
 
 enum pp_event {
@@ -58,7 +58,7 @@ struct pp_plan {
  * all): the base, doubled after each failure up to the cap, base again
  * after a pong. */
 #define PP_BACKOFF_BASE_MS 1000
-#define PP_BACKOFF_MAX_MS 60000
+#define PP_BACKOFF_MAX_MS  60000
 
 /* Decides. b is advanced on a hintless refusal or an error and reset on a
  * pong. */

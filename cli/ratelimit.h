@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define PP_RL_MAX_POLICIES 8
-#define PP_RL_NAME_MAX 64
+#define PP_RL_NAME_MAX     64
 
 /* The longest wait any hint may ask for, in seconds: a day. A larger
  * RateLimit t or Retry-After is taken as a day, so a server (or a proxy)

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <time.h>
 
-const char *pp_fmt_duration(int64_t ms, char *buf, size_t cap)
+const char *
+pp_fmt_duration(int64_t ms, char *buf, size_t cap)
 {
 	int64_t s, m;
 
@@ -22,14 +23,16 @@ const char *pp_fmt_duration(int64_t ms, char *buf, size_t cap)
 	return buf;
 }
 
-static int local_tm(int64_t ms, struct tm *tm)
+static int
+local_tm(int64_t ms, struct tm *tm)
 {
 	time_t t = (time_t)(ms / 1000);
 
 	return localtime_r(&t, tm) ? 0 : -1;
 }
 
-const char *pp_fmt_clock(int64_t now_ms, int64_t at_ms, char *buf, size_t cap)
+const char *
+pp_fmt_clock(int64_t now_ms, int64_t at_ms, char *buf, size_t cap)
 {
 	struct tm now, at;
 	size_t n;

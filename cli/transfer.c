@@ -12,15 +12,16 @@ struct pp_xfer {
 	CURL *h;
 	struct curl_slist *headers;
 	char errbuf[CURL_ERROR_SIZE];
-	struct pp_reply *r;      /* the attempt being filled */
+	struct pp_reply *r; /* the attempt being filled */
 	volatile sig_atomic_t *stop;
-	char *body;                 /* PP_REPLY_BODY_MAX + 1 bytes */
+	char *body; /* PP_REPLY_BODY_MAX + 1 bytes */
 	char *keyhdr;
 };
 
 static const char ping_body[] = "{\"request\":\"ping\"}";
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct pp_xfer *x = ud;
 	struct pp_reply *r = x->r;
@@ -35,7 +36,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static void field_add(struct pp_field *f, const char *v, size_t len)
+static void
+field_add(struct pp_field *f, const char *v, size_t len)
 {
 	size_t need = len + (f->present ? 2 : 0);
 
@@ -57,12 +59,14 @@ static void field_add(struct pp_field *f, const char *v, size_t len)
 	f->present = true;
 }
 
-static bool name_is(const char *line, size_t namelen, const char *want)
+static bool
+name_is(const char *line, size_t namelen, const char *want)
 {
 	return strlen(want) == namelen && strncasecmp(line, want, namelen) == 0;
 }
 
-static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
+static size_t
+on_header(char *line, size_t size, size_t nmemb, void *ud)
 {
 	struct pp_xfer *x = ud;
 	struct pp_reply *r = x->r;
@@ -109,7 +113,8 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+static int
+on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct pp_xfer *x = ud;
 
@@ -117,7 +122,8 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 }
 
 /* Options that can only fail on an unknown option or no memory. */
-static CURLcode set_options(struct pp_xfer *x, const char *url, long timeout_ms)
+static CURLcode
+set_options(struct pp_xfer *x, const char *url, long timeout_ms)
 {
 	CURLcode rc = CURLE_OK;
 
@@ -145,8 +151,9 @@ static CURLcode set_options(struct pp_xfer *x, const char *url, long timeout_ms)
 	return rc;
 }
 
-struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
-                            char *err, size_t errcap)
+struct pp_xfer *
+pp_xfer_new(const char *url, const char *key, long timeout_ms,
+            char *err, size_t errcap)
 {
 	struct pp_xfer *x = calloc(1, sizeof(*x));
 	struct curl_slist *l;
@@ -164,7 +171,7 @@ struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
 	memcpy(x->keyhdr + sizeof("x-secret-key: ") - 1, key, keylen + 1);
 
 	const char *hdrs[] = { x->keyhdr, "Content-Type: application/json",
-	                       "Accept: application/json", "Expect:" };
+		               "Accept: application/json", "Expect:" };
 	for (size_t k = 0; k < sizeof(hdrs) / sizeof(hdrs[0]); k++) {
 		l = curl_slist_append(x->headers, hdrs[k]);
 		if (!l)
@@ -185,7 +192,8 @@ nomem:
 	return NULL;
 }
 
-int pp_xfer_check_url(const char *url, char *err, size_t errcap)
+int
+pp_xfer_check_url(const char *url, char *err, size_t errcap)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
@@ -213,7 +221,8 @@ int pp_xfer_check_url(const char *url, char *err, size_t errcap)
 	return ret;
 }
 
-static enum pp_transport classify(CURLcode rc)
+static enum pp_transport
+classify(CURLcode rc)
 {
 	switch (rc) {
 	case CURLE_OK:
@@ -240,7 +249,8 @@ static enum pp_transport classify(CURLcode rc)
 	}
 }
 
-void pp_xfer_ping(struct pp_xfer *x, struct pp_reply *r, volatile sig_atomic_t *stop)
+void
+pp_xfer_ping(struct pp_xfer *x, struct pp_reply *r, volatile sig_atomic_t *stop)
 {
 	CURLcode rc;
 
@@ -262,7 +272,8 @@ void pp_xfer_ping(struct pp_xfer *x, struct pp_reply *r, volatile sig_atomic_t *
 	x->r = NULL;
 }
 
-void pp_xfer_free(struct pp_xfer *x)
+void
+pp_xfer_free(struct pp_xfer *x)
 {
 	if (!x)
 		return;
@@ -276,7 +287,8 @@ void pp_xfer_free(struct pp_xfer *x)
 	free(x);
 }
 
-const char *pp_xfer_version(void)
+const char *
+pp_xfer_version(void)
 {
 	return curl_version();
 }

@@ -27,14 +27,14 @@ struct pp_field {
  * buffer and stays valid until the next pp_xfer_ping() or pp_xfer_free(). */
 struct pp_reply {
 	enum pp_transport transport;
-	char errmsg[256];       /* why the transfer failed, "" when it did not */
+	char errmsg[256]; /* why the transfer failed, "" when it did not */
 	long status;
-	char content_type[96];  /* "" when absent */
+	char content_type[96]; /* "" when absent */
 	struct pp_field ratelimit;
 	struct pp_field policy;
 	struct pp_field retry_after;
 	const char *body;
-	size_t body_len;        /* at most PP_REPLY_BODY_MAX; the rest is discarded */
+	size_t body_len; /* at most PP_REPLY_BODY_MAX; the rest is discarded */
 };
 
 struct pp_xfer;

@@ -4,7 +4,8 @@
 
 #include <stdlib.h>
 
-int pp_test_run(Suite *s)
+int
+pp_test_run(Suite *s)
 {
 	SRunner *sr = srunner_create(s);
 	int failed;

@@ -28,7 +28,8 @@ START_TEST(history_bound)
 }
 END_TEST
 
-static Suite *suite(void)
+static Suite *
+suite(void)
 {
 	Suite *s = suite_create("cli-history");
 	TCase *tc_history = tcase_create("history");
@@ -38,7 +39,8 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
 	return pp_test_run(suite());
 }

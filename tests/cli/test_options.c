@@ -7,7 +7,8 @@
 #include "options.h"
 #include "run.h"
 
-static int parse(const char *env, struct pp_opts *o, char *err, ...)
+static int
+parse(const char *env, struct pp_opts *o, char *err, ...)
 {
 	char *argv[16] = { "pingpong" };
 	int argc = 1;
@@ -32,7 +33,8 @@ START_TEST(options)
 	ck_assert_ptr_null(o.key);
 
 	ck_assert_int_eq(parse("envkey", &o, err, "--endpoint", "example.test", "--port", "81",
-	                       "--interval", "0.25", "--count", "6", "--json", "-q", NULL), 0);
+	                       "--interval", "0.25", "--count", "6", "--json", "-q", NULL),
+	                 0);
 	ck_assert_str_eq(o.url, "http://example.test:81/ping");
 	ck_assert_int_eq(o.interval_ms, 250);
 	ck_assert_int_eq(o.count, 6);
@@ -54,11 +56,22 @@ START_TEST(options)
 	ck_assert_int_eq(o.action, PP_ACT_VERSION);
 
 	const char *bad[][3] = {
-		{ "--port", "0" }, { "--port", "65536" }, { "--port", "8o" },
-		{ "--interval", "0" }, { "--interval", "-1" }, { "--interval", "nan" },
-		{ "--interval", "1s" }, { "--count", "0" }, { "--count", "x" },
-		{ "--timeout", "" }, { "--key", "" }, { "--key", "a\nb" },
-		{ "--url", "nohost" }, { "--bogus" }, { "--count" }, { "extra" },
+		{ "--port", "0" },
+		{ "--port", "65536" },
+		{ "--port", "8o" },
+		{ "--interval", "0" },
+		{ "--interval", "-1" },
+		{ "--interval", "nan" },
+		{ "--interval", "1s" },
+		{ "--count", "0" },
+		{ "--count", "x" },
+		{ "--timeout", "" },
+		{ "--key", "" },
+		{ "--key", "a\nb" },
+		{ "--url", "nohost" },
+		{ "--bogus" },
+		{ "--count" },
+		{ "extra" },
 	};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		ck_assert_msg(parse(NULL, &o, err, bad[k][0], bad[k][1], NULL) == -1,
@@ -74,9 +87,14 @@ END_TEST
 START_TEST(unusable_urls)
 {
 	const char *bad[][2] = {
-		{ "--url", "ftp://127.0.0.1/ping" }, { "--url", "file:///etc/passwd" },
-		{ "--url", "gopher://h" }, { "--endpoint", "a b" }, { "--endpoint", "h/x" },
-		{ "--endpoint", "user@h" }, { "--endpoint", "h?x" }, { "--endpoint", "h\tx" },
+		{ "--url", "ftp://127.0.0.1/ping" },
+		{ "--url", "file:///etc/passwd" },
+		{ "--url", "gopher://h" },
+		{ "--endpoint", "a b" },
+		{ "--endpoint", "h/x" },
+		{ "--endpoint", "user@h" },
+		{ "--endpoint", "h?x" },
+		{ "--endpoint", "h\tx" },
 	};
 	struct pp_opts o;
 	char err[256];
@@ -95,7 +113,8 @@ START_TEST(unusable_urls)
 }
 END_TEST
 
-static Suite *suite(void)
+static Suite *
+suite(void)
 {
 	Suite *s = suite_create("cli-options");
 	TCase *tc_options = tcase_create("options");
@@ -106,7 +125,8 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
 	return pp_test_run(suite());
 }

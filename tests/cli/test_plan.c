@@ -17,7 +17,8 @@ static struct pp_plan pl;
 
 static const char *policy_field; /* RateLimit-Policy for answer(), or NULL */
 
-static void answer(long status, const char *body, const char *ratelimit, int64_t retry_after)
+static void
+answer(long status, const char *body, const char *ratelimit, int64_t retry_after)
 {
 	memset(&oc, 0, sizeof(oc));
 	oc.transport = PP_TR_OK;
@@ -32,7 +33,8 @@ static void answer(long status, const char *body, const char *ratelimit, int64_t
 	pp_plan_decide(&oc, &bo, &pl);
 }
 
-static void plan_setup(void)
+static void
+plan_setup(void)
 {
 	pp_backoff_init(&bo, PP_BACKOFF_BASE_MS, PP_BACKOFF_MAX_MS);
 	policy_field = NULL;
@@ -64,7 +66,7 @@ END_TEST
 START_TEST(refusal_honours_hints)
 {
 	const char *b = "{\"message\":\"You have exceeded your request-limits.\",\"limit\":\"global\","
-	                "\"retry_after\":0.4,\"throttle_age\":0}";
+			"\"retry_after\":0.4,\"throttle_age\":0}";
 	answer(429, b, "\"per-key\";r=3;t=20, \"global\";r=0;t=1", 1);
 	ck_assert_int_eq(pl.event, PP_EV_THROTTLED);
 	ck_assert_int_eq(pl.why, PP_WHY_RETRY_AFTER);
@@ -200,7 +202,8 @@ struct sim_limit {
 	int n;
 };
 
-static int sim_used(struct sim_limit *l, int64_t t)
+static int
+sim_used(struct sim_limit *l, int64_t t)
 {
 	int used = 0;
 	for (int k = 0; k < l->n; k++)
@@ -210,7 +213,8 @@ static int sim_used(struct sim_limit *l, int64_t t)
 }
 
 /* Seconds, rounded up, until the oldest live admission expires. */
-static int64_t sim_t(struct sim_limit *l, int64_t t)
+static int64_t
+sim_t(struct sim_limit *l, int64_t t)
 {
 	int64_t oldest = -1;
 	for (int k = 0; k < l->n; k++)
@@ -227,7 +231,8 @@ struct sim {
 };
 
 /* The server's answer to a request arriving at t. */
-static void sim_serve(struct sim *s, int64_t t)
+static void
+sim_serve(struct sim *s, int64_t t)
 {
 	char rl[128];
 	bool ok = sim_used(&s->key, t) < s->key.q && sim_used(&s->global, t) < s->global.q;
@@ -256,8 +261,9 @@ static void sim_serve(struct sim *s, int64_t t)
 /* Runs the client's loop on a fake clock until `pongs` pongs; each answer
  * takes latency ms. Returns the time of the last answer; sends[] gets the
  * send times. */
-static int64_t sim_run(struct sim *s, int64_t interval, int pongs, int64_t latency,
-                       int64_t *sends, int maxsends, int *nsends)
+static int64_t
+sim_run(struct sim *s, int64_t interval, int pongs, int64_t latency,
+        int64_t *sends, int maxsends, int *nsends)
 {
 	struct pp_sched sc;
 	struct pp_hist h;
@@ -357,7 +363,8 @@ START_TEST(run_slow_server_no_burst)
 }
 END_TEST
 
-static Suite *suite(void)
+static Suite *
+suite(void)
 {
 	Suite *s = suite_create("cli-plan");
 	TCase *tc_plan = tcase_create("plan");
@@ -381,7 +388,8 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
 	return pp_test_run(suite());
 }

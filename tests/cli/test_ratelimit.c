@@ -9,22 +9,26 @@
 
 static struct pp_ratelimit rl;
 
-static void setup(void)
+static void
+setup(void)
 {
 	pp_rl_init(&rl);
 }
 
-static int parse_ratelimit(const char *v)
+static int
+parse_ratelimit(const char *v)
 {
 	return pp_rl_parse_ratelimit(&rl, v, strlen(v));
 }
 
-static int parse_policy(const char *v)
+static int
+parse_policy(const char *v)
 {
 	return pp_rl_parse_policy(&rl, v, strlen(v));
 }
 
-static const struct pp_rl_policy *policy_named(const char *name)
+static const struct pp_rl_policy *
+policy_named(const char *name)
 {
 	for (unsigned k = 0; k < rl.n; k++)
 		if (strcmp(rl.p[k].name, name) == 0)
@@ -187,7 +191,8 @@ START_TEST(merge_policy_and_limit)
 }
 END_TEST
 
-static int64_t retry_after_s(const char *v, int64_t now)
+static int64_t
+retry_after_s(const char *v, int64_t now)
 {
 	int64_t s = -42;
 	if (pp_retry_after_parse(v, strlen(v), now, &s))
@@ -227,7 +232,8 @@ START_TEST(hints_capped_at_a_day)
 }
 END_TEST
 
-static Suite *suite(void)
+static Suite *
+suite(void)
 {
 	Suite *s = suite_create("cli-ratelimit");
 	TCase *tc_parse = tcase_create("parse");
@@ -249,7 +255,8 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
 	return pp_test_run(suite());
 }

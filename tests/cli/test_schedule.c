@@ -89,7 +89,8 @@ START_TEST(backoff_doubles_to_cap)
 }
 END_TEST
 
-static Suite *suite(void)
+static Suite *
+suite(void)
 {
 	Suite *s = suite_create("cli-schedule");
 	TCase *tc_schedule = tcase_create("schedule");
@@ -106,7 +107,8 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
 	return pp_test_run(suite());
 }

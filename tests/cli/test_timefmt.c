@@ -8,7 +8,8 @@
 #include "run.h"
 #include "timefmt.h"
 
-static const char *duration(int64_t ms)
+static const char *
+duration(int64_t ms)
 {
 	static char buf[PP_TIMEFMT_MAX];
 
@@ -63,7 +64,8 @@ START_TEST(clock_times)
 }
 END_TEST
 
-static Suite *suite(void)
+static Suite *
+suite(void)
 {
 	Suite *s = suite_create("cli-timefmt");
 	TCase *tc = tcase_create("timefmt");
@@ -74,7 +76,8 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
 	return pp_test_run(suite());
 }
