@@ -5,8 +5,7 @@
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
-port=$(cli_free_port) || exit 1
-cli_nginx_start "$port" '
+cli_stub '
 		location = /ping {
 			default_type application/json;
 			add_header RateLimit "\"per-key\";r=0;t=999999" always;
@@ -28,29 +27,23 @@ cli_nginx_start "$port" '
 date_re='[0-9]\{4\}-[0-9]\{2\}-[0-9]\{2\} [0-9]\{2\}:[0-9]\{2\}:[0-9]\{2\}'
 
 # 1. RateLimit r=0 with t=999999 after a pong: a day, in words, with a date.
-timeout --preserve-status -s INT 2 "$PINGPONG" --url "http://127.0.0.1:$port/ping" \
-	>"$CLI_TMP/quota.out" 2>&1
-rc=$?
-cli_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"
+cli_run 2 "$CLI_TMP/quota.out" --url "$CLI_BASE/ping"
+cli_check '[ "$CLI_RC" -eq 130 ]' "SIGINT should give 130, got $CLI_RC"
 cli_check 'grep -q "per-key quota used up: pausing 24 h 0 min, until $date_re$" "$CLI_TMP/quota.out"' \
 	"want 'pausing 24 h 0 min, until <date> <time>': $(grep pausing "$CLI_TMP/quota.out")"
-timeout --preserve-status -s INT 2 "$PINGPONG" --url "http://127.0.0.1:$port/ping" --json \
-	>"$CLI_TMP/quota.json" 2>&1
+cli_run 2 "$CLI_TMP/quota.json" --url "$CLI_BASE/ping" --json
 cli_check 'grep -q "\"event\":\"pause\",.*\"resume_in\":86400\.0" "$CLI_TMP/quota.json"' \
 	"--json: resume_in 86400 (a day): $(grep '"pause"' "$CLI_TMP/quota.json")"
 
 # 2. Retry-After 999999 on a 429: the same cap, the same words.
-timeout --preserve-status -s INT 2 "$PINGPONG" --url "http://127.0.0.1:$port/refuse/ping" \
-	>"$CLI_TMP/refuse.out" 2>&1
-rc=$?
-cli_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"
+cli_run 2 "$CLI_TMP/refuse.out" --url "$CLI_BASE/refuse/ping"
+cli_check '[ "$CLI_RC" -eq 130 ]' "SIGINT should give 130, got $CLI_RC"
 cli_check 'grep -q "throttled by the global limit (HTTP 429): pausing 24 h 0 min, until $date_re$" "$CLI_TMP/refuse.out"' \
 	"want 'pausing 24 h 0 min, until <date>': $(grep throttled "$CLI_TMP/refuse.out")"
 
 # 3. An hour (Retry-After on a 503): "1 h 0 min", the date only when the
 #    hour ends after midnight (TZ=UTC0 here, so the test knows which).
-TZ=UTC0 timeout --preserve-status -s INT 2 "$PINGPONG" --url "http://127.0.0.1:$port/hour/ping" \
-	>"$CLI_TMP/hour.out" 2>&1
+TZ=UTC0 cli_run 2 "$CLI_TMP/hour.out" --url "$CLI_BASE/hour/ping"
 if [ "$(TZ=UTC0 date +%Y%m%d)" = "$(TZ=UTC0 date -d '+3601 seconds' +%Y%m%d)" ]; then
 	at='[0-9]\{2\}:[0-9]\{2\}:[0-9]\{2\}'
 else

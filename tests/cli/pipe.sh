@@ -4,8 +4,7 @@
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
-port=$(cli_free_port) || exit 1
-cli_nginx_start "$port" '
+cli_stub '
 		location = /ping {
 			default_type application/json;
 			return 200 "{\"response\":\"pong\"}";
@@ -14,7 +13,7 @@ cli_nginx_start "$port" '
 # 1. head takes the start line and one pong, then exits: the next event
 #    (the second pong, at 0.2 s) meets a closed pipe.
 start=$(date +%s.%N)
-timeout -s INT 10 "$PINGPONG" --url "http://127.0.0.1:$port/ping" --json --interval 0.2 \
+timeout -s INT 10 "$PINGPONG" --url "$CLI_BASE/ping" --json --interval 0.2 \
 	2>"$CLI_TMP/head.err" | head -n 2 >"$CLI_TMP/head.out"
 rc=${PIPESTATUS[0]}
 end=$(date +%s.%N)
@@ -28,20 +27,20 @@ cli_check '[ "$n" -ge 2 ] && [ "$n" -le 3 ]' "no pings after the reader left: ng
 
 # 2. Text output too, and --quiet, whose only line is the summary.
 : >"$CLI_TMP/access.log"
-timeout -s INT 10 "$PINGPONG" --url "http://127.0.0.1:$port/ping" --interval 0.2 \
+timeout -s INT 10 "$PINGPONG" --url "$CLI_BASE/ping" --interval 0.2 \
 	2>"$CLI_TMP/text.err" | head -n 1 >/dev/null
 rc=${PIPESTATUS[0]}
 cli_check '[ "$rc" -eq 4 ]' "text output: want 4, got $rc"
 
 # 3. A full disk (/dev/full: every write is ENOSPC).
 if [ -w /dev/full ]; then
-	timeout -s INT 10 "$PINGPONG" --url "http://127.0.0.1:$port/ping" --count 3 \
+	timeout -s INT 10 "$PINGPONG" --url "$CLI_BASE/ping" --count 3 \
 		>/dev/full 2>"$CLI_TMP/full.err"
 	rc=$?
 	cli_check '[ "$rc" -eq 4 ]' "a full disk should end the client with 4, got $rc"
 	cli_check 'grep -q "^pingpong: cannot write to standard output (No space left on device)" "$CLI_TMP/full.err"' \
 		"stderr should name the cause: $(cat "$CLI_TMP/full.err")"
-	timeout -s INT 10 "$PINGPONG" --url "http://127.0.0.1:$port/ping" --count 2 --quiet \
+	timeout -s INT 10 "$PINGPONG" --url "$CLI_BASE/ping" --count 2 --quiet \
 		>/dev/full 2>"$CLI_TMP/quiet.err"
 	rc=$?
 	cli_check '[ "$rc" -eq 4 ]' "--quiet: a summary that cannot be written is exit 4, got $rc"

@@ -28,8 +28,7 @@ for arg in "--url=ftp://127.0.0.1/ping" "--url=file:///etc/passwd" "--endpoint=a
 		"'$arg': one line on stderr, nothing on stdout"
 done
 
-port=$(cli_free_port) || exit 1
-cli_nginx_start "$port" '
+cli_stub '
 		location = /ping {
 			default_type application/json;
 			return 400 "{\"error\":\"invalid_secret_key\",\"message\":\"x-secret-key must be at most 256 bytes\"}";
@@ -38,7 +37,7 @@ cli_nginx_start "$port" '
 			return 404;
 		}'
 
-timeout 10 "$PINGPONG" --url "http://127.0.0.1:$port/ping" --key topsecret-1234 \
+timeout 10 "$PINGPONG" --url "$CLI_BASE/ping" --key topsecret-1234 \
 	>"$CLI_TMP/400.out" 2>&1
 rc=$?
 cli_check '[ "$rc" -eq 3 ]' "a 400 should end the client with 3, got $rc"
@@ -46,7 +45,7 @@ cli_check 'grep -q "error: HTTP 400 invalid_secret_key: x-secret-key must be at 
 	"the 400 line"
 cli_check 'grep -q "^pingpong: 1 sent, 0 pongs, 0 throttled, 1 error in .* (rejected)$" "$CLI_TMP/400.out"' "summary after a 400"
 
-PINGPONG_KEY=envsecret-5678 timeout 10 "$PINGPONG" --url "http://127.0.0.1:$port/wrong/ping" --json \
+PINGPONG_KEY=envsecret-5678 timeout 10 "$PINGPONG" --url "$CLI_BASE/wrong/ping" --json \
 	>"$CLI_TMP/404.out" 2>&1
 rc=$?
 cli_check '[ "$rc" -eq 3 ]' "a 404 should end the client with 3, got $rc"
