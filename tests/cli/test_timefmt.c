@@ -57,10 +57,10 @@ START_TEST(clock_times)
 	                 "2026-12-01 00:30:00");
 	ck_assert_str_eq(pp_fmt_clock(EVENING, EVENING + 86400000, buf, sizeof(buf)),
 	                 "2026-12-01 22:30:00");
-	/* Local time decides what "another day" is. */
+	/* Local time decides what "another day" is: 07:30 to 09:30 in Tokyo. */
 	setenv("TZ", "JST-9", 1); /* UTC+9 (a POSIX TZ: no tzdata needed) */
 	tzset();
-	ck_assert_str_eq(pp_fmt_clock(EVENING, EVENING + 3600000, buf, sizeof(buf)), "08:30:00");
+	ck_assert_str_eq(pp_fmt_clock(EVENING, EVENING + 2 * 3600000, buf, sizeof(buf)), "09:30:00");
 }
 END_TEST
 
