@@ -338,11 +338,29 @@ run_loop(struct run *r)
 		if (r->paused_at >= 0) {
 			pp_out_resume(&r->out, pp_now_mono_ms() - r->paused_at);
 			r->paused_at = -1;
+			if (pp_out_failed(&r->out))
+				return;
 		}
 		ping(r);
 		if (on_event[r->plan.event](r) || pp_out_failed(&r->out))
 			return;
 	}
+}
+
+static void
+say_output_failed(int err)
+{
+	fprintf(stderr, "pingpong: cannot write to standard output (%s): stopped\n", strerror(err));
+}
+
+/* After --help or --version: EXIT_DONE, or EXIT_OUTPUT when nobody got it. */
+static int
+stdout_flushed(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return EXIT_DONE;
+	say_output_failed(errno ? errno : EIO);
+	return EXIT_OUTPUT;
 }
 
 /* Options, key, URL check: returns -1 to go on, else the exit code. */
@@ -358,11 +376,11 @@ configure(struct run *r, int argc, char **argv)
 	}
 	if (r->opts.action == PP_ACT_HELP) {
 		fputs(pp_opts_usage, stdout);
-		return fflush(stdout) ? EXIT_OUTPUT : EXIT_DONE;
+		return stdout_flushed();
 	}
 	if (r->opts.action == PP_ACT_VERSION) {
 		printf("pingpong %s (%s)\n", PP_VERSION, pp_xfer_version());
-		return fflush(stdout) ? EXIT_OUTPUT : EXIT_DONE;
+		return stdout_flushed();
 	}
 	r->key_source = "--key";
 	if (!r->opts.key) {
@@ -391,8 +409,7 @@ finish(struct run *r)
 	pp_out_summary(&r->out, &r->stats, r->stopped_by);
 	werr = pp_out_failed(&r->out);
 	if (werr) {
-		fprintf(stderr, "pingpong: cannot write to standard output (%s): stopped\n",
-		        strerror(werr));
+		say_output_failed(werr);
 		r->rc = EXIT_OUTPUT;
 	}
 	return r->rc;

@@ -44,8 +44,9 @@ if [ -w /dev/full ]; then
 		>/dev/full 2>"$CLI_TMP/quiet.err"
 	rc=$?
 	cli_check '[ "$rc" -eq 4 ]' "--quiet: a summary that cannot be written is exit 4, got $rc"
-	"$PINGPONG" --help >/dev/full 2>/dev/null
+	"$PINGPONG" --help >/dev/full 2>"$CLI_TMP/help.err"
 	rc=$?
-	cli_check '[ "$rc" -eq 4 ]' "--help to a full disk: want 4, got $rc"
+	cli_check '[ "$rc" -eq 4 ] && grep -q "^pingpong: cannot write to standard output" "$CLI_TMP/help.err"' \
+		"--help to a full disk: want 4 and a line on stderr, got $rc: $(cat "$CLI_TMP/help.err")"
 fi
 cli_done
