@@ -20,16 +20,20 @@
 #define STORE_METRICS_MAGIC UINT64_C(0x3173746d72747370) /* "pstrmts1" */
 
 static const uint64_t bucket_us[] = { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
-                                      100000, 250000, 1000000 };
+	                              100000, 250000, 1000000 };
 static const char *const bucket_le[] = { "0.00005", "0.0001", "0.00025", "0.0005", "0.001",
-                                         "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
-                                         "0.25", "1" };
+	                                 "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
+	                                 "0.25", "1" };
 #define N_BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 _Static_assert(sizeof(bucket_us) / sizeof(bucket_us[0]) ==
-               sizeof(bucket_le) / sizeof(bucket_le[0]), "one label per bucket");
+                       sizeof(bucket_le) / sizeof(bucket_le[0]),
+               "one label per bucket");
 
 static const char *const outcome_name[PP_METRICS_STORE_N] = {
-	"ok", "error", "unavailable", "held_off",
+	"ok",
+	"error",
+	"unavailable",
+	"held_off",
 };
 
 struct store_shm {
@@ -108,7 +112,7 @@ pp_metrics_store_call(enum pp_metrics_store_outcome o, double seconds)
 	atomic_store_explicit(&sm->up, o == PP_METRICS_STORE_OK || o == PP_METRICS_STORE_ERROR,
 	                      memory_order_relaxed);
 	us = !(seconds > 0) ? 0 : seconds >= 1e6 ? UINT64_C(1000000000000) :
-	     (uint64_t)(seconds * 1e6 + 0.5);
+	                                           (uint64_t)(seconds * 1e6 + 0.5);
 	for (i = 0; i < N_BUCKETS && us > bucket_us[i]; i++)
 		;
 	atomic_fetch_add_explicit(&sm->duration[i], 1, memory_order_relaxed);
@@ -140,14 +144,16 @@ pp_metrics_store_render(char *buf, size_t cap)
 
 	if (sm == NULL)
 		return 0;
-#define PUT(...) do { \
+#define PUT(...)                                                 \
+	do {                                                     \
 		n = snprintf(buf + len, cap - len, __VA_ARGS__); \
-		if (n < 0 || (size_t)n >= cap - len) \
-			return (size_t)-1; \
-		len += (size_t)n; \
+		if (n < 0 || (size_t)n >= cap - len)             \
+			return (size_t)-1;                       \
+		len += (size_t)n;                                \
 	} while (0)
 	PUT("# HELP pingpong_store_up Whether this host's last call to the shared store succeeded.\n"
-	    "# TYPE pingpong_store_up gauge\npingpong_store_up %" PRIu64 "\n", GET(sm->up));
+	    "# TYPE pingpong_store_up gauge\npingpong_store_up %" PRIu64 "\n",
+	    GET(sm->up));
 	PUT("# HELP pingpong_store_calls_total Calls to the shared store, by outcome.\n"
 	    "# TYPE pingpong_store_calls_total counter\n");
 	for (i = 0; i < PP_METRICS_STORE_N; i++)
@@ -155,7 +161,8 @@ pp_metrics_store_render(char *buf, size_t cap)
 		    GET(sm->calls[i]));
 	PUT("# HELP pingpong_refusal_cache_hits_total Requests refused from this host's refusal cache, "
 	    "without a store call.\n# TYPE pingpong_refusal_cache_hits_total counter\n"
-	    "pingpong_refusal_cache_hits_total %" PRIu64 "\n", GET(sm->rcache_hits));
+	    "pingpong_refusal_cache_hits_total %" PRIu64 "\n",
+	    GET(sm->rcache_hits));
 	PUT("# HELP pingpong_store_call_duration_seconds Time of one call to the shared store, "
 	    "in the worker.\n# TYPE pingpong_store_call_duration_seconds histogram\n");
 	for (i = 0; i < N_BUCKETS; i++) {

@@ -17,7 +17,7 @@ enum pp_metrics_store_outcome {
 
 /* Maps (creating if needed) the file in dir. Returns 0, or -1 with errno
  * set; without it the other calls do nothing and nothing is rendered. */
-int  pp_metrics_store_open(const char *dir);
+int pp_metrics_store_open(const char *dir);
 void pp_metrics_store_close(void);
 
 void pp_metrics_store_call(enum pp_metrics_store_outcome o, double seconds);

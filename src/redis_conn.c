@@ -87,7 +87,11 @@ call(redisContext *c, int argc, const char **argv, const size_t *argvlen)
 }
 
 /* How much of the session set-up a connection gets. */
-enum dial_mode { DIAL_PRIMARY, DIAL_NODE, DIAL_SENTINEL };
+enum dial_mode {
+	DIAL_PRIMARY,
+	DIAL_NODE,
+	DIAL_SENTINEL
+};
 
 static redisContext *
 dial_mode(const struct pp_redis_target *t, const char *host, int port, enum dial_mode mode,
@@ -196,8 +200,8 @@ discover(struct pp_redis_conn *rc, char *why, size_t whylen)
 			return 0;
 		}
 		snprintf(last, sizeof(last), "sentinel %s:%d: %s", rc->t.sentinel[i].host,
-		         rc->t.sentinel[i].port, r == NULL ? c->errstr :
-		         r->type == REDIS_REPLY_ERROR ? r->str : "does not know the master");
+		         rc->t.sentinel[i].port, r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str :
+		                                                                                        "does not know the master");
 		if (r)
 			freeReplyObject(r);
 		redisFree(c);
@@ -344,8 +348,7 @@ pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
 	for (hops = 0;; hops++) {
 		r = run(rc->c, argc, argv, argvlen, script);
 		if (r == NULL) {
-			snprintf(why, sizeof(why), "%s", rc->c->errstr[0] ? rc->c->errstr :
-			         "connection lost");
+			snprintf(why, sizeof(why), "%s", rc->c->errstr[0] ? rc->c->errstr : "connection lost");
 			pp_redis_fail(rc, why);
 			return PP_REDIS_EIO;
 		}

@@ -13,29 +13,32 @@
 
 /* Where Redis is and how to talk to it; filled from the config. */
 struct pp_redis_target {
-	char     host[256];      /* TCP host, or "" when unix_path is set */
-	int      port;
-	char     unix_path[108]; /* a unix socket, or "" */
-	char     user[128];      /* ACL user for AUTH, or "" (password only) */
-	char     password[512];  /* "" for no AUTH */
-	int      db;             /* SELECTed when not 0 */
-	int64_t  timeout_ms;     /* bounds connect and every command */
-	int64_t  retry_ms;       /* after a failure, no new try for this long */
+	char host[256]; /* TCP host, or "" when unix_path is set */
+	int port;
+	char unix_path[108]; /* a unix socket, or "" */
+	char user[128];      /* ACL user for AUTH, or "" (password only) */
+	char password[512];  /* "" for no AUTH */
+	int db;              /* SELECTed when not 0 */
+	int64_t timeout_ms;  /* bounds connect and every command */
+	int64_t retry_ms;    /* after a failure, no new try for this long */
 	/* Sentinel: when nsentinels > 0, every connect first asks them (in
 	 * order, each bounded by timeout_ms, no AUTH) where master is. */
-	int      nsentinels;
-	struct { char host[256]; int port; } sentinel[8];
-	char     master[128];
+	int nsentinels;
+	struct {
+		char host[256];
+		int port;
+	} sentinel[8];
+	char master[128];
 };
 
 struct pp_redis_conn {
 	struct pp_redis_target t;
-	redisContext *c;          /* NULL until connected; freed after any error */
-	double hold_until;        /* pp_clock_mono(): no new connect before */
-	bool   lost;              /* a failure was logged and no success since */
+	redisContext *c;   /* NULL until connected; freed after any error */
+	double hold_until; /* pp_clock_mono(): no new connect before */
+	bool lost;         /* a failure was logged and no success since */
 	struct pp_log_limit loglim;
 	struct pp_log_limit trylim; /* TRYAGAIN lines */
-	char   why[160];          /* the last failure, for the log */
+	char why[160];              /* the last failure, for the log */
 };
 
 enum {

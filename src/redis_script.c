@@ -8,8 +8,8 @@
 #include "decide_lua.h" /* generated from src/decide.lua: PP_DECIDE_LUA */
 
 /* Production time is always Redis TIME (seconds, microseconds) in ms. */
-#define PRELUDE_TIME \
-	"local t = redis.call('TIME')\n" \
+#define PRELUDE_TIME                                                              \
+	"local t = redis.call('TIME')\n"                                          \
 	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
 	"local ttl_extra = 0\n"
 
@@ -71,7 +71,8 @@ pp_redis_script_result(const redisReply *r, const struct pp_policy *p,
 		out->throttle_age_ms = out->global.age_ms;
 	}
 	out->retry_ms = out->key.retry_ms > out->global.retry_ms ?
-	                out->key.retry_ms : out->global.retry_ms;
+	                        out->key.retry_ms :
+	                        out->global.retry_ms;
 	return 0;
 }
 

@@ -12,16 +12,18 @@
 
 /* Word indexes of a slot. */
 enum {
-	W_ID0, W_ID1,    /* the key's id (a key slot) or the refused key's (global) */
-	W_LIMITS,        /* per-key limit << 32 | global limit */
-	W_KWIN, W_GWIN,  /* windows in ms: with W_LIMITS, the exact policy */
-	W_DEADLINE,      /* refuse locally while now < this (µs, monotonic) */
-	W_FREE,          /* when Redis's window frees (µs): the retry figure */
-	W_FILLED,        /* when it filled (µs): the throttle age */
-	W_COUNTS,        /* used << 32 | the other window's remaining */
-	W_RESET,         /* when the refusing window's oldest entry expires (µs) */
-	W_OTHER_RESET,   /* the same for the other window */
-	W_WHICH,         /* 1 + enum pp_limit_id; 0 = empty */
+	W_ID0,
+	W_ID1,    /* the key's id (a key slot) or the refused key's (global) */
+	W_LIMITS, /* per-key limit << 32 | global limit */
+	W_KWIN,
+	W_GWIN,        /* windows in ms: with W_LIMITS, the exact policy */
+	W_DEADLINE,    /* refuse locally while now < this (µs, monotonic) */
+	W_FREE,        /* when Redis's window frees (µs): the retry figure */
+	W_FILLED,      /* when it filled (µs): the throttle age */
+	W_COUNTS,      /* used << 32 | the other window's remaining */
+	W_RESET,       /* when the refusing window's oldest entry expires (µs) */
+	W_OTHER_RESET, /* the same for the other window */
+	W_WHICH,       /* 1 + enum pp_limit_id; 0 = empty */
 };
 
 /* TIME truncates to the ms, and every figure in the reply is whole ms. */
@@ -229,7 +231,7 @@ pp_rcache_get(struct pp_rcache *c, const unsigned char id[16], const struct pp_p
 		out->throttle_age_ms = out->global.age_ms;
 	}
 	out->retry_ms = out->key.retry_ms > out->global.retry_ms ? out->key.retry_ms :
-	                out->global.retry_ms;
+	                                                           out->global.retry_ms;
 	return true;
 }
 

@@ -35,7 +35,7 @@
 #define PP_RCACHE_WORDS 12
 
 struct pp_rcache_slot {
-	_Atomic uint32_t seq;  /* odd while a writer is at work */
+	_Atomic uint32_t seq; /* odd while a writer is at work */
 	uint32_t pad;
 	_Atomic uint64_t w[PP_RCACHE_WORDS];
 };
@@ -43,7 +43,7 @@ struct pp_rcache_slot {
 struct pp_rcache {
 	struct pp_rcache_slot *slots; /* borrowed: a mapping or the test's buffer */
 	uint32_t n;                   /* slots, >= 2 */
-	int64_t  max_us;              /* refusal_cache_max */
+	int64_t max_us;               /* refusal_cache_max */
 };
 
 /* Bytes a cache of n slots needs. */
@@ -69,7 +69,7 @@ bool pp_rcache_get(struct pp_rcache *c, const unsigned char id[16], const struct
 
 /* Maps (creating if needed, mode 0600) the host's cache file at path with n
  * slots. Returns 0, or -1 with errno set (the caller then runs without). */
-int  pp_rcache_open(struct pp_rcache *c, const char *path, uint32_t n, int64_t max_us);
+int pp_rcache_open(struct pp_rcache *c, const char *path, uint32_t n, int64_t max_us);
 void pp_rcache_close(struct pp_rcache *c);
 
 /* CLOCK_MONOTONIC in µs. */

@@ -21,7 +21,7 @@ struct redis_be {
 	struct pp_redis_conn conn;
 	char prefix[64];
 	char gkey[160];
-	char sha[48];      /* the loaded script's SHA1, "" until loaded */
+	char sha[48]; /* the loaded script's SHA1, "" until loaded */
 	struct pp_rcache cache;
 };
 
@@ -62,7 +62,8 @@ redis_check(const struct pp_config *cfg, char *err, size_t errlen)
 		struct pp_redis_target t;
 		if (sentinels(&t, cfg->redis_sentinels) != 0) {
 			snprintf(err, errlen, "redis_sentinels: '%s': want host:port[,host:port...], "
-			         "at most %zu", cfg->redis_sentinels, sizeof(t.sentinel) / sizeof(t.sentinel[0]));
+			                      "at most %zu",
+			         cfg->redis_sentinels, sizeof(t.sentinel) / sizeof(t.sentinel[0]));
 			return -1;
 		}
 	}
@@ -188,8 +189,15 @@ redis_hit(void *vbe, const struct pp_keyid *id, const struct pp_policy *p,
 	/* The SHA of the one script, learnt once per worker. */
 	if (!be->sha[0] && (rc = load_script(be)) != PP_REDIS_OK)
 		goto fail;
-	av[0] = "EVALSHA"; av[1] = be->sha; av[2] = "2"; av[3] = key; av[4] = be->gkey;
-	av[5] = a[0]; av[6] = a[1]; av[7] = a[2]; av[8] = a[3];
+	av[0] = "EVALSHA";
+	av[1] = be->sha;
+	av[2] = "2";
+	av[3] = key;
+	av[4] = be->gkey;
+	av[5] = a[0];
+	av[6] = a[1];
+	av[7] = a[2];
+	av[8] = a[3];
 	for (int i = 0; i < 9; i++)
 		al[i] = strlen(av[i]);
 	start_us = pp_rcache_now_us();
@@ -210,9 +218,10 @@ redis_hit(void *vbe, const struct pp_keyid *id, const struct pp_policy *p,
 		pp_rcache_put(&be->cache, id->b, p, out, start_us);
 	return PP_STORE_OK;
 fail:
-	pp_metrics_store_call(rc == PP_REDIS_EHOLD ? PP_METRICS_STORE_HELD :
+	pp_metrics_store_call(rc == PP_REDIS_EHOLD  ? PP_METRICS_STORE_HELD :
 	                      rc == PP_REDIS_EREPLY ? PP_METRICS_STORE_ERROR :
-	                      PP_METRICS_STORE_UNAVAILABLE, pp_clock_mono() - t0);
+	                                              PP_METRICS_STORE_UNAVAILABLE,
+	                      pp_clock_mono() - t0);
 	return store_rc(rc);
 }
 

@@ -16,8 +16,8 @@
 #include "limiter.h"
 #include "redis_script.h"
 
-#define NKEYS 6
-#define BATCH 500
+#define NKEYS  6
+#define BATCH  500
 #define MAXCAP 64
 
 struct ref {
@@ -135,7 +135,7 @@ round_run(redisContext *c, const char *sha, int round, long n)
 			}
 			snprintf(nowbuf[j], sizeof(nowbuf[j]), "%" PRId64, now);
 			const char *av[] = { "EVALSHA", sha, "2", kname[k], gname,
-			                     args[0], args[1], args[2], args[3], nowbuf[j] };
+				             args[0], args[1], args[2], args[3], nowbuf[j] };
 			if (redisAppendCommandArgv(c, 10, av, NULL) != REDIS_OK) {
 				fprintf(stderr, "append: %s\n", c->errstr);
 				exit(1);

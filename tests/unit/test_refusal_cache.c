@@ -11,8 +11,8 @@
 #include "tmpdir.h"
 
 #define NSLOTS 64
-#define CAP 64
-#define T0 1000000000LL /* a fake CLOCK_MONOTONIC, µs */
+#define CAP    64
+#define T0     1000000000LL /* a fake CLOCK_MONOTONIC, µs */
 
 struct fix {
 	struct pp_bucket kb[CAP], gb[CAP];
@@ -85,7 +85,7 @@ START_TEST(key_refusal_served_until_just_before_room)
 	ck_assert_int_eq(c.throttle_age_ms, 101); /* filled at 10900, now 11001 */
 	/* The other limit: Redis's figures then, its reset counted down. */
 	ck_assert_uint_eq(c.global.remaining, 98); /* 10000 left the 1 s window */
-	ck_assert_int_eq(c.global.reset_ms, 399); /* 10400 expires at 11400 */
+	ck_assert_int_eq(c.global.reset_ms, 399);  /* 10400 expires at 11400 */
 	/* Just before the deadline: still refused; at it: ask Redis again. */
 	int64_t dl = pp_rcache_deadline(T0, 1000, 5000000);
 	ck_assert(pp_rcache_get(&f.c, f.id, &f.p, dl - 1, &c));
