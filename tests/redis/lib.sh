@@ -67,7 +67,6 @@ pp_host_start() {
 	eval "PP_HOST_URL_$name=\$PP_URL PP_HOST_NGINX_$name=\$PP_NGINX_PID PP_HOST_WORKERS_$name=\$PP_WORKERS_PID"
 	pp_track "$PP_NGINX_PID"
 	pp_track "$PP_WORKERS_PID"
-	PP_HOST_WORKER_PIDS="${PP_HOST_WORKER_PIDS:-} $(pp_children "$PP_WORKERS_PID" | tr '\n' ' ')"
 	PP_NGINX_PID= PP_WORKERS_PID=
 }
 
@@ -75,15 +74,6 @@ pp_host_stop() {
 	local name=$1
 	eval "PP_NGINX_PID=\$PP_HOST_NGINX_$name PP_WORKERS_PID=\$PP_HOST_WORKERS_$name"
 	pp_stop_server
-}
-
-# The worker processes' children of every host are killed by PID in cleanup.
-pp_redis_cleanup_workers() {
-	local k
-	for k in ${PP_HOST_WORKER_PIDS:-}; do
-		kill -0 "$k" 2>/dev/null && kill -KILL "$k" 2>/dev/null
-	done
-	return 0
 }
 
 # pp_merge_logs OUT HOST...: the hosts' access logs as one, by time (one
