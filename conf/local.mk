@@ -53,8 +53,10 @@ EXTRA_DIST += Dockerfile .dockerignore kubernetes docs/DEPLOY.md
 
 # --- deploy tests --------------------------------------------------------------
 TESTS += tests/deploy/metrics-format.sh tests/deploy/metrics.sh tests/deploy/lighttpd.sh \
-	tests/deploy/container.sh tests/deploy/manifests.sh tests/deploy/docs.sh
+	tests/deploy/container.sh tests/deploy/manifests.sh tests/deploy/docs.sh \
+	tests/deploy/nginx-json.sh
 EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy/metrics.sh \
 	tests/deploy/lighttpd.sh tests/deploy/container.sh tests/deploy/manifests.sh tests/deploy/docs.sh \
+	tests/deploy/nginx-json.sh \
 	tests/deploy/check-manifests.mjs tests/deploy/package.json tests/deploy/package-lock.json \
 	tests/deploy/.npmrc tests/deploy/tsconfig.json tests/deploy/yamllint.yml

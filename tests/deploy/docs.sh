@@ -2,7 +2,8 @@
 # tests/deploy/docs.sh - what ships beside the binary is right: every config
 # key the server accepts is in pingpong.conf(5) and the default pingpong.conf,
 # which pingpong-fcgi -t accepts; the man pages render without warnings; the
-# systemd units pass systemd-analyze verify; the nginx site passes nginx -t.
+# systemd units pass systemd-analyze verify; the nginx site passes nginx -t
+# (what it answers by itself: nginx-json.sh).
 . "$PP_SRCDIR/tests/deploy/common.sh"
 
 # The keys as src/config.c knows them (its list of valid keys).
@@ -39,32 +40,5 @@ port=$(free_port) && ops=$(free_port) || fail "no free port"
 nginx_conf "$port" "$ops" "$tmp/none.sock"
 w=$("$NGINX" -t -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g "pid $tmp/nginx/t.pid;" 2>&1) || fail "nginx -t: $w"
 
-# nginx's own errors are JSON too: no worker behind the socket (502), a body
-# over nginx's cap (413), the ops endpoints on the public port (404).
-start_nginx "$port" "$ops" "$tmp/none.sock"
-wait_status "http://127.0.0.1:$port/ping" 502 || fail "no 502 without workers"
-expect_json() { # expect_json STATUS ERROR-CODE curl-args...
-	local want=$1 code=$2; shift 2
-	curl -s -o "$tmp/b" -w '%{http_code} %{content_type}' --max-time 5 "$@" > "$tmp/h"
-	[ "$(cat "$tmp/h")" = "$want application/json" ] && grep -q "\"error\":\"$code\"" "$tmp/b" ||
-		fail "want $want $code as JSON, got $(cat "$tmp/h"): $(head -c 300 "$tmp/b")"
-}
-expect_json 502 bad_gateway -X POST -H 'Content-Type: application/json' -d '{"request":"ping"}' \
-	"http://127.0.0.1:$port/ping"
-head -c 20000 /dev/zero | tr '\0' 'x' > "$tmp/big"
-expect_json 413 payload_too_large -X POST -H 'Content-Type: application/json' --data-binary "@$tmp/big" \
-	"http://127.0.0.1:$port/ping"
-expect_json 404 not_found "http://127.0.0.1:$port/metrics"
-expect_json 400 header_too_large -H "x-secret-key: $(head -c 9000 /dev/zero | tr '\0' k)" \
-	"http://127.0.0.1:$port/ping"
-# A NUL byte in a header: curl cannot send one, so bash writes the request.
-nul=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-	printf "POST /ping HTTP/1.1\r\nHost: x\r\nx-secret-key: a\0b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" >&3
-	cat <&3' _ "$port" 2>/dev/null | tr -d '\r')
-case $nul in
-*"HTTP/1.1 400"*"Content-Type: application/json"*'"error":"bad_request"'*) ;;
-*) fail "a NUL in a header: want a JSON 400 from nginx, got: $(printf '%s' "$nul" | head -c 300)" ;;
-esac
-expect_json 502 bad_gateway "http://127.0.0.1:$ops/readyz"
-echo "ok   nginx's own 400/502/413/404 answers are JSON"
+echo "ok   nginx -t accepts the shipped site (its own answers: nginx-json.sh)"
 echo "ok: docs, units and the nginx site check out"
