@@ -17,6 +17,32 @@ echo "ok   every key documented: $(echo $keys)"
 out=$("$B/pingpong-fcgi" -t -c "$B/conf/pingpong.conf" 2>&1) || fail "default pingpong.conf rejected: $out"
 echo "ok   $out"
 
+# The options, as GNU and Debian tools have them: --help and --version beside
+# -h and -V; help on stdout and 0, a bad option: the same text on stderr and 2.
+# Every text ends in a newline (otherwise the next line runs into it).
+fcgi=$B/pingpong-fcgi
+ends_nl() { [ -s "$1" ] && [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ]; }
+for o in -h --help; do
+	"$fcgi" "$o" > "$tmp/o" 2> "$tmp/e" || fail "pingpong-fcgi $o exited $?"
+	grep -q '^usage: pingpong-fcgi' "$tmp/o" && [ ! -s "$tmp/e" ] && ends_nl "$tmp/o" ||
+		fail "pingpong-fcgi $o: want the usage on stdout ending in a newline, got: $(cat "$tmp/o" "$tmp/e")"
+done
+for o in -V --version; do
+	v=$("$fcgi" "$o") || fail "pingpong-fcgi $o exited $?"
+	[ "$v" = "pingpong-fcgi $(sed -n 's/^AC_INIT(\[pingpong\], *\[\([^]]*\)\].*/\1/p' "$S/configure.ac")" ] ||
+		fail "pingpong-fcgi $o printed '$v'"
+done
+for o in --bogus -x extra; do
+	"$fcgi" "$o" > "$tmp/o" 2> "$tmp/e" && fail "pingpong-fcgi $o exited 0"
+	rc=$?
+	[ "$rc" = 2 ] && [ ! -s "$tmp/o" ] && grep -q '^usage: pingpong-fcgi' "$tmp/e" && ends_nl "$tmp/e" ||
+		fail "pingpong-fcgi $o: want exit 2 and the usage on stderr ending in a newline, got $rc: $(cat "$tmp/e")"
+done
+for o in '\\-h ", " \\-\\-help' '\\-V ", " \\-\\-version'; do
+	grep -q "^\.BR $o\$" "$S/man/pingpong-fcgi.8.in" || fail "pingpong-fcgi(8) does not document $o"
+done
+echo "ok   pingpong-fcgi -h/--help, -V/--version, bad options: exit codes, streams, final newlines"
+
 for m in man/pingpong-fcgi.8 man/pingpong.conf.5; do
 	[ -s "$B/$m" ] || fail "$m not built"
 	! grep -q '@[a-z]*@' "$B/$m" || fail "$m has unsubstituted @vars@"
