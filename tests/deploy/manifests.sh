@@ -4,11 +4,15 @@
 # (typed with kubernetes-types, tsc --noEmit); the pieces fit together; the
 # ConfigMap's PINGPONG_* keys are real config keys that pingpong-fcgi accepts;
 # kustomization.yaml lists every manifest. The npm tools are pinned by
-# tests/deploy/package-lock.json and installed with npm ci in a temp dir.
+# tests/deploy/package-lock.json and installed with npm ci in a temp dir
+# (Debian bookworm: packages nodejs and npm; node 18 runs them).
 . "$PP_SRCDIR/tests/deploy/common.sh"
 k=$S/kubernetes
-command -v yamllint >/dev/null || fail "yamllint missing (Debian package yamllint)"
-command -v npm >/dev/null || fail "npm missing (nodejs from this machine kind, or apt-get install npm)"
+# Every tool up front, with the Debian package that brings it (scripts/packages).
+need() { command -v "$1" >/dev/null || fail "$1 missing (Debian package $2)"; }
+need yamllint yamllint
+need node nodejs
+need npm npm
 
 out=$(yamllint -s -c "$S/tests/deploy/yamllint.yml" "$k" 2>&1) || fail "yamllint: $out"
 echo "ok   yamllint"
