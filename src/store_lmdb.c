@@ -4,6 +4,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <lmdb.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 
 static const char GLOBAL_KEY[] = { '\0', 'G' }; /* never 16 bytes: no clash with an id */
 
-struct pp_store {
+struct lmdb_store {
 	MDB_env *env;
 	MDB_dbi windows; /* id (16 bytes) or GLOBAL_KEY -> struct pp_bucket[] */
 	MDB_dbi expiry;  /* be64 expiry ms + id -> "", oldest first */
@@ -145,7 +146,7 @@ expiry_of(const unsigned char k[8])
 /* Deletes up to max windows that expired by now, re-indexing any that the
  * index had wrong (the window was changed by a config edit). */
 static int
-reclaim(struct pp_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
+reclaim(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
         size_t max, size_t *freed)
 {
 	MDB_cursor *c;
@@ -197,7 +198,7 @@ reclaim(struct pp_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
 }
 
 static void
-log_full(struct pp_store *s, const char *what)
+log_full(struct lmdb_store *s, const char *what)
 {
 	unsigned long n;
 	if (pp_log_due(&s->full_log, 10, &n))
@@ -206,7 +207,7 @@ log_full(struct pp_store *s, const char *what)
 
 /* Sweeps every expired window when the map is full. Returns freed count. */
 static size_t
-sweep(struct pp_store *s, const struct pp_limit *l, int64_t now)
+sweep(struct lmdb_store *s, const struct pp_limit *l, int64_t now)
 {
 	MDB_txn *txn;
 	size_t freed = 0;
@@ -231,7 +232,7 @@ sweep(struct pp_store *s, const struct pp_limit *l, int64_t now)
 }
 
 static void
-clear_stale_readers(struct pp_store *s, const char *why)
+clear_stale_readers(struct lmdb_store *s, const char *why)
 {
 	int dead = 0;
 	if (mdb_reader_check(s->env, &dead) == 0 && dead)
@@ -239,7 +240,7 @@ clear_stale_readers(struct pp_store *s, const char *why)
 }
 
 static int
-renew_read(struct pp_store *s)
+renew_read(struct lmdb_store *s)
 {
 	int rc = mdb_txn_renew(s->rtxn);
 	if (rc == MDB_READERS_FULL) {
@@ -250,7 +251,7 @@ renew_read(struct pp_store *s)
 }
 
 static int
-snapshot_decide(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
+snapshot_decide(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
                 pp_clock_fn clock, struct pp_decision *out)
 {
 	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
@@ -270,7 +271,7 @@ snapshot_decide(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_po
 }
 
 static int
-write_admit(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
+write_admit(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
             pp_clock_fn clock, struct pp_decision *out)
 {
 	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
@@ -333,9 +334,10 @@ fail:
 }
 
 static int
-lmdb_hit(struct pp_store *s, const struct pp_keyid *id, const struct pp_policy *p,
+lmdb_hit(void *be, const struct pp_keyid *id, const struct pp_policy *p,
          pp_clock_fn clock, struct pp_decision *out)
 {
+	struct lmdb_store *s = be;
 	MDB_val kk = { PP_KEYID_LEN, (void *)id->b }, gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY };
 	int rc;
 
@@ -369,7 +371,7 @@ out:
 #define PROBE_MIN (32 * 1024)
 
 static int
-probe_write(struct pp_store *s)
+probe_write(struct lmdb_store *s)
 {
 	MDB_txn *txn;
 	MDB_val k = { 5, "probe" }, v;
@@ -393,8 +395,9 @@ probe_write(struct pp_store *s)
 }
 
 static int
-lmdb_probe(struct pp_store *s)
+lmdb_probe(void *be)
 {
+	struct lmdb_store *s = be;
 	MDB_val k = { 5, "probe" }, v;
 	int rc = probe_write(s);
 	if (rc == MDB_MAP_FULL) {
@@ -411,8 +414,9 @@ lmdb_probe(struct pp_store *s)
 }
 
 static void
-lmdb_close(struct pp_store *s)
+lmdb_close(void *be)
 {
+	struct lmdb_store *s = be;
 	if (!s)
 		return;
 	if (s->rtxn)
@@ -426,7 +430,7 @@ lmdb_close(struct pp_store *s)
 
 /* Opens the databases and makes (once per installation) the hashing secret. */
 static int
-open_dbs(struct pp_store *s, unsigned char secret[32])
+open_dbs(struct lmdb_store *s, unsigned char secret[32])
 {
 	MDB_txn *txn;
 	MDB_val k = { 6, "secret" }, v;
@@ -458,9 +462,9 @@ fail:
 }
 
 static int
-lmdb_open(struct pp_store **out, const struct pp_config *cfg, unsigned char secret[32])
+lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 {
-	struct pp_store *s = calloc(1, sizeof(*s));
+	struct lmdb_store *s = calloc(1, sizeof(*s));
 	int rc, dead = 0;
 	const char *step = "create";
 
@@ -510,8 +514,57 @@ fail:
 	return map_rc(rc);
 }
 
+uint64_t
+pp_lmdb_live_max(const struct pp_config *cfg)
+{
+	const struct pp_policy *p = &cfg->policy;
+	uint64_t spans = (uint64_t)((p->per_key.window_ms + p->global.window_ms - 1) / p->global.window_ms) + 1;
+	return (uint64_t)p->global.limit * spans;
+}
+
+uint64_t
+pp_lmdb_map_needed(const struct pp_config *cfg)
+{
+	/* Twice the measured 130 bytes a live admission takes, for half-full
+	 * pages and windows expired but not yet reclaimed; the global window
+	 * twice over (copy-on-write); 1 MiB for LMDB's own pages and the
+	 * copies a commit makes while readers hold older snapshots. */
+	const struct pp_limit *g = &cfg->policy.global;
+	uint64_t gbuckets = (uint64_t)g->window_ms < g->limit ? (uint64_t)g->window_ms : g->limit;
+	return pp_lmdb_live_max(cfg) * 260 + gbuckets * 32 + (1ULL << 20);
+}
+
+/* A map too small for what the limits can keep live is an error: a flood
+ * of distinct keys must not be able to fill it. */
+static int
+lmdb_check(const struct pp_config *cfg, char *err, size_t errlen)
+{
+	uint64_t need = pp_lmdb_map_needed(cfg);
+	if (cfg->db_map_size < need) {
+		snprintf(err, errlen,
+		         "db_map_size %llu MiB is too small for these limits: up to %llu admissions "
+		         "can be live at once (global_limit x (per_key_window / global_window + 1)), "
+		         "which need about %llu MiB; raise db_map_size or lower global_limit",
+		         (unsigned long long)(cfg->db_map_size >> 20),
+		         (unsigned long long)pp_lmdb_live_max(cfg),
+		         (unsigned long long)((need + (1 << 20) - 1) >> 20));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+lmdb_describe(const struct pp_config *cfg, char *out, size_t cap)
+{
+	snprintf(out, cap, "db_path %s, map %llu MiB", cfg->db_path,
+	         (unsigned long long)(cfg->db_map_size >> 20));
+}
+
 const struct pp_store_ops pp_store_lmdb = {
 	.name = "lmdb",
+	.supports = 0,
+	.check = lmdb_check,
+	.describe = lmdb_describe,
 	.open = lmdb_open,
 	.hit = lmdb_hit,
 	.probe = lmdb_probe,
