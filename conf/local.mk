@@ -59,5 +59,5 @@ TESTS += tests/deploy/metrics-format.sh tests/deploy/metrics.sh tests/deploy/lig
 EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy/metrics.sh \
 	tests/deploy/lighttpd.sh tests/deploy/container.sh tests/deploy/manifests.sh tests/deploy/docs.sh \
 	tests/deploy/nginx-json.sh tests/deploy/alerts.sh tests/deploy/alerts.test.yml \
-	tests/deploy/check-manifests.mjs tests/deploy/package.json tests/deploy/package-lock.json \
+	tests/deploy/check-manifests.mjs tests/deploy/kustomize.mjs tests/deploy/package.json tests/deploy/package-lock.json \
 	tests/deploy/.npmrc tests/deploy/tsconfig.json tests/deploy/yamllint.yml
