@@ -82,7 +82,7 @@ echo "# image built after $SECONDS s"
 free_port() { "$PP_SRCDIR/tests/free-port"; }
 http=$(free_port); ops=$(free_port)
 mkdir -p "$tmp/state" "$tmp/run" && chown 10001:10001 "$tmp/state" "$tmp/run"
-# As kubernetes/base/deployment.yaml runs it: read-only root, /run/pingpong a
+# As kubernetes/deployment.yaml runs it: read-only root, /run/pingpong a
 # fresh writable directory (an emptyDir there), no capabilities, no privilege
 # escalation.
 podman run -d --name "$name" --network host --health-interval disable \
