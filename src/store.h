@@ -143,5 +143,9 @@ uint64_t pp_lmdb_live_max(const struct pp_config *cfg);
 /* The map size that holds that many live windows with room to spare
  * (measured: about 130 bytes of LMDB pages per live admission). */
 uint64_t pp_lmdb_map_needed(const struct pp_config *cfg);
+/* The map size the LMDB backend opens with: db_map_size, or with
+ * db_map_size = auto, pp_lmdb_map_needed rounded up to whole MiB and at
+ * least 64 MiB (1 GiB with global_limit = off, which bounds nothing). */
+uint64_t pp_lmdb_map_size(const struct pp_config *cfg);
 
 #endif

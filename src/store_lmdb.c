@@ -317,7 +317,7 @@ write_admit(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_poli
 	} else if ((rc = save(txn, s->windows, kk, &kw))) {
 		goto fail;
 	}
-	if ((rc = save(txn, s->windows, gk, &gw)))
+	if (p->global.limit != PP_LIMIT_OFF && (rc = save(txn, s->windows, gk, &gw)))
 		goto fail;
 	if (kw.n) {
 		expiry_key(ek, kw.b[kw.n - 1].t_ms + p->per_key.window_ms, kk->mv_data);
@@ -479,7 +479,7 @@ lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 	if ((rc = mdb_env_create(&s->env)))
 		goto fail;
 	step = "configure";
-	if ((rc = mdb_env_set_mapsize(s->env, (size_t)cfg->db_map_size)) ||
+	if ((rc = mdb_env_set_mapsize(s->env, (size_t)pp_lmdb_map_size(cfg))) ||
 	    (rc = mdb_env_set_maxdbs(s->env, 4)))
 		goto fail;
 	/* NOSYNC: the windows are short-lived; a process crash loses nothing
@@ -534,12 +534,44 @@ pp_lmdb_map_needed(const struct pp_config *cfg)
 	return pp_lmdb_live_max(cfg) * 260 + gbuckets * 32 + (1ULL << 20);
 }
 
+#define MAP_AUTO_MIN (64ULL << 20)
+#define MAP_AUTO_OFF (1ULL << 30)
+#define MAP_AUTO_MAX (1ULL << 40) /* db_map_size's own upper bound */
+
+uint64_t
+pp_lmdb_map_size(const struct pp_config *cfg)
+{
+	if (cfg->db_map_size != PP_MAP_AUTO)
+		return cfg->db_map_size;
+	/* Without a global limit nothing bounds the live windows: 1 GiB holds
+	 * about 4 million live admissions; the file is sparse, so the unused
+	 * part costs address space, not disk. */
+	if (cfg->policy.global.limit == PP_LIMIT_OFF)
+		return MAP_AUTO_OFF;
+	uint64_t need = (pp_lmdb_map_needed(cfg) + (1ULL << 20) - 1) & ~((1ULL << 20) - 1);
+	return need < MAP_AUTO_MIN ? MAP_AUTO_MIN : need;
+}
+
 /* A map too small for what the limits can keep live is an error: a flood
- * of distinct keys must not be able to fill it. */
+ * of distinct keys must not be able to fill it. With global_limit = off
+ * nothing bounds them, so no size can be checked (pingpong.conf(5)). */
 static int
 lmdb_check(const struct pp_config *cfg, char *err, size_t errlen)
 {
 	uint64_t need = pp_lmdb_map_needed(cfg);
+	if (cfg->policy.global.limit == PP_LIMIT_OFF)
+		return 0;
+	if (cfg->db_map_size == PP_MAP_AUTO) {
+		if (pp_lmdb_map_size(cfg) <= MAP_AUTO_MAX)
+			return 0;
+		snprintf(err, errlen,
+		         "db_map_size = auto: up to %llu admissions can be live at once (global_limit x "
+		         "(per_key_window / global_window + 1)), which need about %llu GiB, more than "
+		         "the largest map (1024 GiB); lower global_limit or the windows",
+		         (unsigned long long)pp_lmdb_live_max(cfg),
+		         (unsigned long long)((need + (1ULL << 30) - 1) >> 30));
+		return -1;
+	}
 	if (cfg->db_map_size < need) {
 		snprintf(err, errlen,
 		         "db_map_size %llu MiB is too small for these limits: up to %llu admissions "
@@ -556,8 +588,9 @@ lmdb_check(const struct pp_config *cfg, char *err, size_t errlen)
 static void
 lmdb_describe(const struct pp_config *cfg, char *out, size_t cap)
 {
-	snprintf(out, cap, "db_path %s, map %llu MiB", cfg->db_path,
-	         (unsigned long long)(cfg->db_map_size >> 20));
+	snprintf(out, cap, "db_path %s, map %llu MiB%s", cfg->db_path,
+	         (unsigned long long)(pp_lmdb_map_size(cfg) >> 20),
+	         cfg->db_map_size == PP_MAP_AUTO ? " (auto)" : "");
 }
 
 const struct pp_store_ops pp_store_lmdb = {

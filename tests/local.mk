@@ -75,3 +75,7 @@ EXTRA_DIST += tests/integration/api.sh tests/integration/cases.sh tests/integrat
 # The workers under valgrind memcheck while API tests run against them.
 TESTS += tests/faults/valgrind-server.sh
 EXTRA_DIST += tests/faults/valgrind-server.sh
+
+# ---- ops: dry run, global_limit = off, db_map_size = auto, pingpongctl ----
+TESTS += tests/integration/dryrun.sh tests/integration/globaloff.sh
+EXTRA_DIST += tests/integration/dryrun.sh tests/integration/globaloff.sh
