@@ -593,6 +593,224 @@ lmdb_describe(const struct pp_config *cfg, char *out, size_t cap)
 	         cfg->db_map_size == PP_MAP_AUTO ? " (auto)" : "");
 }
 
+/* ---- the operator's calls (pingpongctl) ---------------------------------
+ * Each is one short transaction of its own; the tool keeps no read
+ * transaction (and so no snapshot) between them. */
+
+/* Opens an existing environment only. Without MDB_WRITEMAP and without a
+ * map size of its own: LMDB then adopts the size the workers recorded, and
+ * never truncates or grows the file they have mapped (WRITEMAP's open
+ * ftruncates the file to the opener's map size). */
+static int
+lmdb_attach(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN])
+{
+	char path[PP_CONF_PATH_MAX + 16];
+	struct stat sb;
+	struct lmdb_store *s;
+	MDB_txn *txn;
+	MDB_val k = { 6, "secret" }, v;
+	int rc, dead = 0;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/data.mdb", cfg->db_path);
+	if (stat(path, &sb)) {
+		if (errno == ENOENT)
+			return PP_STORE_ENOSTORE;
+		pp_log_error("store: %s: %s", path, strerror(errno));
+		return PP_STORE_EIO;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		return PP_STORE_ENOMEM;
+	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 4)) ||
+	    (rc = mdb_env_open(s->env, cfg->db_path, MDB_NOSYNC, 0600)))
+		goto fail;
+	mdb_reader_check(s->env, &dead);
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "windows", 0, &s->windows)) ||
+	    (rc = mdb_dbi_open(txn, "expiry", 0, &s->expiry)) ||
+	    (rc = mdb_dbi_open(txn, "meta", 0, &s->meta))) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if (!cfg->key_secret_file[0]) {
+		rc = mdb_get(txn, s->meta, &k, &v);
+		if (rc == 0 && v.mv_size == PP_SECRET_LEN)
+			memcpy(secret, v.mv_data, PP_SECRET_LEN);
+		else if (rc == 0)
+			rc = MDB_CORRUPTED;
+		if (rc) {
+			mdb_txn_abort(txn);
+			goto fail;
+		}
+	}
+	/* Committing keeps the database handles for later transactions. */
+	if ((rc = mdb_txn_commit(txn)))
+		goto fail;
+	*out = s;
+	return PP_STORE_OK;
+fail:
+	lmdb_close(s);
+	if (rc == MDB_NOTFOUND)
+		return PP_STORE_ENOSTORE; /* workers never opened it */
+	pp_log_error("store: LMDB %s: %s", cfg->db_path, mdb_strerror(rc));
+	return map_rc(rc);
+}
+
+static int
+begin_write(struct lmdb_store *s, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, 0, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(s->env, 0);
+		rc = mdb_txn_begin(s->env, NULL, 0, txn);
+	}
+	return rc;
+}
+
+static int
+lmdb_inspect(void *be, const struct pp_keyid *id, const struct pp_policy *p,
+             pp_clock_fn clock, struct pp_store_view *out)
+{
+	struct lmdb_store *s = be;
+	MDB_val kk = { PP_KEYID_LEN, (void *)id->b }, gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY };
+	MDB_txn *txn;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&p->per_key)) ||
+	    grow(&s->gbuf, &s->gcap, pp_limiter_cap(&p->global)))
+		return PP_STORE_ENOMEM;
+	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
+		return map_rc(rc);
+	int64_t now = clock();
+	rc = view(txn, s->windows, &kk, &kw);
+	out->key_found = kw.n > 0; /* an empty window is deleted, never kept */
+	if (rc == 0 && p->global.limit != PP_LIMIT_OFF)
+		rc = view(txn, s->windows, &gk, &gw);
+	if (rc == 0) {
+		pp_limiter_decide(&kw, &gw, p, now, &out->d);
+		out->key_clear_ms = pp_limiter_clear_ms(&kw, &p->per_key, now);
+		if (p->global.limit != PP_LIMIT_OFF)
+			out->global_clear_ms = pp_limiter_clear_ms(&gw, &p->global, now);
+	}
+	mdb_txn_abort(txn);
+	return map_rc(rc);
+}
+
+static int
+lmdb_reset(void *be, const struct pp_keyid *id, const struct pp_policy *p, bool *found)
+{
+	struct lmdb_store *s = be;
+	MDB_val k = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY }, v;
+	MDB_txn *txn;
+	int rc;
+
+	*found = false;
+	if (id) {
+		k.mv_size = PP_KEYID_LEN;
+		k.mv_data = (void *)id->b;
+	}
+	if ((rc = begin_write(s, &txn)))
+		return map_rc(rc);
+	rc = mdb_get(txn, s->windows, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return PP_STORE_OK;
+	}
+	if (rc)
+		goto fail;
+	*found = true;
+	if (id && v.mv_size >= sizeof(struct pp_bucket) && v.mv_size % sizeof(struct pp_bucket) == 0) {
+		/* Its index entry, where write_admit put it (a window changed by a
+		 * config edit since is found by reclaim, which skips the gone). */
+		struct pp_bucket last;
+		unsigned char ek[8 + PP_KEYID_LEN];
+		memcpy(&last, (const char *)v.mv_data + v.mv_size - sizeof(last), sizeof(last));
+		expiry_key(ek, last.t_ms + p->per_key.window_ms, id->b);
+		MDB_val ekv = { sizeof(ek), ek };
+		rc = mdb_del(txn, s->expiry, &ekv, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			goto fail;
+	}
+	if ((rc = mdb_del(txn, s->windows, &k, NULL)))
+		goto fail;
+	return map_rc(mdb_txn_commit(txn));
+fail:
+	mdb_txn_abort(txn);
+	*found = false;
+	return map_rc(rc);
+}
+
+/* Pages on LMDB's free list: its records (database 0) are page lists whose
+ * first word is their length (as mdb_stat -f counts them). */
+static int
+free_pages(MDB_txn *txn, uint64_t *out)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, 0, &c);
+	*out = 0;
+	if (rc)
+		return rc;
+	while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+		size_t n;
+		if (v.mv_size < sizeof(n))
+			continue;
+		memcpy(&n, v.mv_data, sizeof(n));
+		*out += n;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Live per-key windows are the index entries not yet expired: only the
+ * expired ones, at the front of the index, are walked (reclaim keeps them
+ * few), so a store of a million live keys answers at once. */
+static int
+lmdb_stats(void *be, const struct pp_policy *p, pp_clock_fn clock, struct pp_store_stats *out)
+{
+	struct lmdb_store *s = be;
+	MDB_val gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY }, k, v;
+	MDB_stat ws, es, envs;
+	MDB_envinfo info;
+	MDB_txn *txn;
+	MDB_cursor *c = NULL;
+	uint64_t dead = 0, freep = 0;
+	int rc;
+
+	(void)p;
+	memset(out, 0, sizeof(*out));
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
+		return map_rc(rc);
+	int64_t now = clock();
+	if ((rc = mdb_stat(txn, s->windows, &ws)) || (rc = mdb_stat(txn, s->expiry, &es)) ||
+	    (rc = mdb_env_stat(s->env, &envs)) || (rc = mdb_env_info(s->env, &info)) ||
+	    (rc = free_pages(txn, &freep)) || (rc = mdb_cursor_open(txn, s->expiry, &c)))
+		goto out;
+	out->windows = ws.ms_entries;
+	if (mdb_get(txn, s->windows, &gk, &v) == 0 && out->windows)
+		out->windows--;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == 8 + PP_KEYID_LEN && expiry_of(k.mv_data) > now)
+			break;
+		dead++;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	out->live_windows = es.ms_entries > dead ? es.ms_entries - dead : 0;
+	uint64_t pages = (uint64_t)info.me_last_pgno + 1;
+	out->file_bytes = pages * envs.ms_psize;
+	out->bytes_used = (pages > freep ? pages - freep : 0) * envs.ms_psize;
+	out->bytes_max = info.me_mapsize;
+out:
+	if (c)
+		mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return map_rc(rc);
+}
+
 const struct pp_store_ops pp_store_lmdb = {
 	.name = "lmdb",
 	.supports = 0,
@@ -602,4 +820,8 @@ const struct pp_store_ops pp_store_lmdb = {
 	.hit = lmdb_hit,
 	.probe = lmdb_probe,
 	.close = lmdb_close,
+	.attach = lmdb_attach,
+	.inspect = lmdb_inspect,
+	.reset = lmdb_reset,
+	.stats = lmdb_stats,
 };
