@@ -79,3 +79,12 @@ EXTRA_DIST += tests/faults/valgrind-server.sh
 # ---- ops: dry run, global_limit = off, db_map_size = auto, pingpongctl ----
 TESTS += tests/integration/dryrun.sh tests/integration/globaloff.sh
 EXTRA_DIST += tests/integration/dryrun.sh tests/integration/globaloff.sh
+check_PROGRAMS += tests/unit/test_ops
+tests_unit_test_ops_SOURCES = tests/unit/test_ops.c ctl/key.c ctl/key.h $(PP_TEST_TMPDIR)
+tests_unit_test_ops_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ctl
+tests_unit_test_ops_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_ops_LDADD = $(PP_TEST_LIBS)
+UNIT_TESTS += tests/unit/test_ops
+TESTS += tests/unit/test_ops
+TESTS += tests/integration/ctl.sh tests/integration/ctl-stats.sh
+EXTRA_DIST += tests/integration/ctl.sh tests/integration/ctl-stats.sh
