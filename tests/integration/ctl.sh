@@ -82,6 +82,13 @@ STDIN= PINGPONG_PER_KEY_WINDOW=soon ctl_run stats
 pp_check '[ $rc = 3 ]' "a bad configuration: exit $rc, want 3"
 pp_check "grep -q per_key_window '$errf'" "the configuration error does not name the key: $(cat "$errf")"
 "$ctl" --version | grep -q '^pingpongctl ' || pp_fail "--version"
+# Its man page is built, substituted and renders without warnings.
+man8="$PP_BUILDDIR/man/pingpongctl.8"
+pp_check "[ -s '$man8' ] && ! grep -q '@[a-z]*@' '$man8'" "man/pingpongctl.8 missing or unsubstituted"
+if command -v man >/dev/null 2>&1; then
+	w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$man8" 2>&1 >/dev/null)
+	pp_check '[ -z "$w" ]' "man --warnings pingpongctl.8: $w"
+fi
 
 grep -qF "$KEY" "$PP_TMP/ctl.all" && pp_fail "pingpongctl printed the key"
 grep -qF 'customer-x' "$PP_TMP/ctl.all" && pp_fail "pingpongctl printed part of the key"
