@@ -88,3 +88,5 @@ UNIT_TESTS += tests/unit/test_ops
 TESTS += tests/unit/test_ops
 TESTS += tests/integration/ctl.sh tests/integration/ctl-stats.sh
 EXTRA_DIST += tests/integration/ctl.sh tests/integration/ctl-stats.sh
+TESTS += tests/integration/automap.sh
+EXTRA_DIST += tests/integration/automap.sh
