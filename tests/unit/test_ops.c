@@ -484,7 +484,7 @@ START_TEST(test_ctl_needs_no_reader_slot)
 	attach_store(&ctl, &cfg);
 	ck_assert_int_eq(pp_store_inspect(&ctl, "k", 1, &cfg.policy, &v), PP_STORE_OK);
 	ck_assert_int_eq(pp_store_stats(&ctl, &cfg.policy, &s1), PP_STORE_OK);
-	for (int i = 0; i < 20000; i++) {
+	for (int i = 0; i < 3000; i++) {
 		fake_ms += 2;
 		ck_assert_int_eq(hit(&w, "k", &cfg.policy, &d), PP_STORE_OK);
 	}
