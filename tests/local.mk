@@ -90,3 +90,7 @@ TESTS += tests/integration/ctl.sh tests/integration/ctl-stats.sh
 EXTRA_DIST += tests/integration/ctl.sh tests/integration/ctl-stats.sh
 TESTS += tests/integration/automap.sh
 EXTRA_DIST += tests/integration/automap.sh
+# The request path of dry_run and global_limit = off, and pingpongctl beside
+# the workers, under ASan+UBSan too (scripts/test).
+SANITIZED_INTEGRATION_TESTS += tests/integration/dryrun.sh tests/integration/globaloff.sh \
+	tests/integration/ctl.sh
