@@ -55,6 +55,12 @@ pp_store_check_backend(const struct pp_store_ops *ops, const struct pp_config *c
 		         "of at least 32 random bytes, the same on every host", ops->name);
 		return -1;
 	}
+	/* A backend that never learnt "no global limit" would read a limit of
+	 * 0 as a window that is always full, and refuse everything. */
+	if (cfg->policy.global.limit == PP_LIMIT_OFF && !(ops->supports & PP_STORE_GLOBAL_OFF)) {
+		snprintf(err, errlen, "global_limit = off is not supported by store = %s", ops->name);
+		return -1;
+	}
 	return ops->check ? ops->check(cfg, err, errlen) : 0;
 }
 

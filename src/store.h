@@ -68,6 +68,9 @@ struct pp_store_stats {
                                  * every host */
 #define PP_STORE_SERVER    0x4u /* needs a running server (tests skip it
                                  * unless one is named) */
+#define PP_STORE_GLOBAL_OFF 0x8u /* decides with policy.global.limit =
+                                  * PP_LIMIT_OFF (global_limit = off); a
+                                  * backend without it refuses that config */
 
 /* A backend: one row of the table. Every int function returns PP_STORE_OK
  * or a PP_STORE_E* code; `be` is the backend's own state from open. */

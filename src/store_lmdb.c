@@ -813,7 +813,7 @@ out:
 
 const struct pp_store_ops pp_store_lmdb = {
 	.name = "lmdb",
-	.supports = 0,
+	.supports = PP_STORE_GLOBAL_OFF,
 	.check = lmdb_check,
 	.describe = lmdb_describe,
 	.open = lmdb_open,

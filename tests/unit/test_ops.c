@@ -204,6 +204,25 @@ START_TEST(test_store_global_off)
 }
 END_TEST
 
+/* A backend row without PP_STORE_GLOBAL_OFF refuses global_limit = off at
+ * start-up, naming the key, instead of refusing every request. */
+START_TEST(test_global_off_needs_support)
+{
+	struct pp_store_ops row = pp_store_lmdb;
+	struct pp_config c;
+	char err[512];
+
+	pp_config_defaults(&c);
+	c.policy.global.limit = PP_LIMIT_OFF;
+	ck_assert_int_eq(pp_store_check_backend(&row, &c, err, sizeof(err)), 0);
+	row.supports &= ~PP_STORE_GLOBAL_OFF;
+	ck_assert_int_eq(pp_store_check_backend(&row, &c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "global_limit = off"));
+	c.policy.global.limit = 2;
+	ck_assert_int_eq(pp_store_check_backend(&row, &c, err, sizeof(err)), 0);
+}
+END_TEST
+
 /* ---- db_map_size = auto --------------------------------------------------- */
 
 START_TEST(test_map_auto)
@@ -571,6 +590,7 @@ suite(void)
 	tcase_add_test(pure, test_headers_global_off);
 	tcase_add_test(pure, test_config_words);
 	tcase_add_test(pure, test_map_auto);
+	tcase_add_test(pure, test_global_off_needs_support);
 	tcase_add_test(pure, test_key_reader);
 	suite_add_tcase(s, pure);
 	TCase *store = tcase_create("store");
