@@ -142,6 +142,17 @@ pp_store_open_backend(struct pp_store *st, const struct pp_store_ops *ops, const
 		goto fail;
 	if ((rc = ops->open(&st->be, cfg, st->secret)))
 		goto fail;
+	if (cfg->on_store_error == PP_ON_ERROR_LOCAL && ops != &pp_store_lmdb) {
+		/* The ids stay the primary's: LMDB gets a scratch secret to
+		 * fill (or, with key_secret_file, to ignore), never st's. */
+		unsigned char scratch[PP_SECRET_LEN];
+		memcpy(scratch, st->secret, sizeof(scratch));
+		rc = pp_store_lmdb.open(&st->local, cfg, scratch);
+		sodium_memzero(scratch, sizeof(scratch));
+		if (rc)
+			goto fail;
+		st->local_ops = &pp_store_lmdb;
+	}
 	return PP_STORE_OK;
 fail:
 	pp_store_close(st);
@@ -165,7 +176,29 @@ pp_store_hit(struct pp_store *st, const char *key, size_t key_len,
 {
 	struct pp_keyid id;
 	pp_store_keyid(st->secret, key, key_len, &id);
-	return st->ops->hit(st->be, &id, p, st->clock, out);
+	int rc = st->ops->hit(st->be, &id, p, st->clock, out);
+	if (!st->local_ops)
+		return rc;
+	/* on_store_error = local: while the primary is away (or failing),
+	 * this host's windows decide. A state flag, not a rate limit: one
+	 * line when it goes, one when it is back, per worker. */
+	if (rc == PP_STORE_EUNAVAIL || rc == PP_STORE_EIO) {
+		if (!st->primary_lost) {
+			st->primary_lost = true;
+			st->local_hits = 0;
+			pp_log_error("store %s lost (%s): deciding from this host's LMDB windows "
+			             "(on_store_error = local) until it answers again",
+			             st->ops->name, pp_store_strerror(rc));
+		}
+		st->local_hits++;
+		return st->local_ops->hit(st->local, &id, p, st->clock, out);
+	}
+	if (rc == PP_STORE_OK && st->primary_lost) {
+		st->primary_lost = false;
+		pp_log_info("store %s is back after %lu requests decided locally", st->ops->name,
+		            st->local_hits);
+	}
+	return rc;
 }
 
 int

@@ -428,9 +428,12 @@ lmdb_close(void *be)
 	free(s);
 }
 
-/* Opens the databases and makes (once per installation) the hashing secret. */
+/* Opens the databases and makes (once per installation) the hashing secret,
+ * unless it comes from key_secret_file: then none is kept here, and one
+ * left by an earlier start is deleted (its windows are dead anyway: every
+ * id changed with the secret). */
 static int
-open_dbs(struct lmdb_store *s, unsigned char secret[32])
+open_dbs(struct lmdb_store *s, const struct pp_config *cfg, unsigned char secret[32])
 {
 	MDB_txn *txn;
 	MDB_val k = { 6, "secret" }, v;
@@ -442,7 +445,18 @@ open_dbs(struct lmdb_store *s, unsigned char secret[32])
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)))
 		goto fail;
 	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == 0 && v.mv_size == 32) {
+	if (cfg->key_secret_file[0]) {
+		if (rc == 0) {
+			/* Freed pages are not wiped: the old bytes may linger in
+			 * the file until reused. */
+			pp_log_warn("store: key_secret_file is set; deleting the secret an earlier start "
+			            "kept in %s/data.mdb (remove that file to be sure no copy lingers)",
+			            cfg->db_path);
+			rc = mdb_del(txn, s->meta, &k, NULL);
+		}
+		if (rc && rc != MDB_NOTFOUND)
+			goto fail;
+	} else if (rc == 0 && v.mv_size == 32) {
 		memcpy(secret, v.mv_data, 32);
 	} else if (rc == MDB_NOTFOUND) {
 		randombytes_buf(secret, 32);
@@ -495,7 +509,7 @@ lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 	if (dead)
 		pp_log_warn("store: cleared %d stale reader slots left by dead workers", dead);
 	step = "open databases";
-	if ((rc = open_dbs(s, secret)))
+	if ((rc = open_dbs(s, cfg, secret)))
 		goto fail;
 	step = "begin read";
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn)))
