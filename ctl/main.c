@@ -22,7 +22,8 @@ enum {
 	EX_DONE = 0,
 	EX_STORE = 1,    /* the store failed (I/O, full, no reader slot) */
 	EX_USAGE = 2,    /* bad command line, or no usable key on stdin */
-	EX_CONFIG = 3,   /* the configuration is invalid (as pingpong-fcgi -t says) */
+	EX_CONFIG = 3,   /* the configuration is invalid (as pingpong-fcgi -t says),
+	                  * or its hashing secret is not the workers' */
 	EX_NOSTORE = 4,  /* no store at db_path yet: the workers never opened it */
 	EX_NOTSUP = 5,   /* the backend cannot do this (yet) */
 };
@@ -53,6 +54,7 @@ exit_code(int rc)
 	case PP_STORE_OK: return EX_DONE;
 	case PP_STORE_ENOSTORE: return EX_NOSTORE;
 	case PP_STORE_ENOTSUP: return EX_NOTSUP;
+	case PP_STORE_ESECRET: return EX_CONFIG; /* key_secret_file unfit, or not the workers' */
 	default: return EX_STORE;
 	}
 }

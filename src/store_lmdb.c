@@ -647,16 +647,31 @@ lmdb_attach(void **out, const struct pp_config *cfg, unsigned char secret[PP_SEC
 		mdb_txn_abort(txn);
 		goto fail;
 	}
-	if (!cfg->key_secret_file[0]) {
-		rc = mdb_get(txn, s->meta, &k, &v);
-		if (rc == 0 && v.mv_size == PP_SECRET_LEN)
-			memcpy(secret, v.mv_data, PP_SECRET_LEN);
-		else if (rc == 0)
-			rc = MDB_CORRUPTED;
-		if (rc) {
-			mdb_txn_abort(txn);
-			goto fail;
-		}
+	/* The workers keep a secret here exactly when they have no
+	 * key_secret_file: a mismatch means this tool runs with another
+	 * configuration than theirs, and would hash keys to other ids. */
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == 0 && cfg->key_secret_file[0]) {
+		pp_log_warn("store: %s holds its own hashing secret, so the workers do not use "
+		            "key_secret_file: keys will not match theirs; use their configuration",
+		            cfg->db_path);
+		rc = 0;
+	} else if (rc == MDB_NOTFOUND && !cfg->key_secret_file[0]) {
+		pp_log_error("store: %s keeps no hashing secret: the workers take it from "
+		             "key_secret_file; run with their configuration", cfg->db_path);
+		mdb_txn_abort(txn);
+		lmdb_close(s);
+		return PP_STORE_ESECRET;
+	} else if (rc == 0 && v.mv_size == PP_SECRET_LEN) {
+		memcpy(secret, v.mv_data, PP_SECRET_LEN);
+	} else if (rc == 0) {
+		rc = MDB_CORRUPTED;
+	} else if (rc == MDB_NOTFOUND) {
+		rc = 0;
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		goto fail;
 	}
 	/* Committing keeps the database handles for later transactions. */
 	if ((rc = mdb_txn_commit(txn)))

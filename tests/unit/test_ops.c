@@ -514,6 +514,39 @@ START_TEST(test_ctl_needs_no_reader_slot)
 }
 END_TEST
 
+/* With key_secret_file the tool hashes as the workers do; without it (a
+ * configuration other than theirs) it says so instead of finding nothing. */
+START_TEST(test_attach_secret_file)
+{
+	struct pp_config cfg;
+	struct pp_store w, ctl;
+	struct pp_decision d;
+	struct pp_store_view v;
+	char path[600];
+	unsigned char bytes[40];
+
+	snprintf(path, sizeof(path), "%s/secret", tmpdir);
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (unsigned char)(i * 37 + 11);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, bytes, sizeof(bytes)), (ssize_t)sizeof(bytes));
+	close(fd);
+	make_config(&cfg, 3, 100);
+	snprintf(cfg.key_secret_file, sizeof(cfg.key_secret_file), "%s", path);
+	open_store(&w, &cfg);
+	ck_assert_int_eq(hit(&w, "filed", &cfg.policy, &d), PP_STORE_OK);
+	attach_store(&ctl, &cfg);
+	ck_assert_int_eq(pp_store_inspect(&ctl, "filed", 5, &cfg.policy, &v), PP_STORE_OK);
+	ck_assert(v.key_found);
+	ck_assert_uint_eq(v.d.key.used, 1);
+	pp_store_close(&ctl);
+	cfg.key_secret_file[0] = '\0';
+	ck_assert_int_eq(pp_store_attach(&ctl, &cfg), PP_STORE_ESECRET);
+	pp_store_close(&w);
+}
+END_TEST
+
 /* A backend row that leaves the operator's calls NULL (as the Redis row
  * may): the generic layer answers "not supported" instead of crashing. */
 START_TEST(test_ops_not_supported)
@@ -604,6 +637,7 @@ suite(void)
 	tcase_add_test(store, test_stats);
 	tcase_add_test(store, test_ctl_needs_no_reader_slot);
 	tcase_add_test(store, test_ops_not_supported);
+	tcase_add_test(store, test_attach_secret_file);
 	suite_add_tcase(s, store);
 	return s;
 }
