@@ -78,14 +78,15 @@ pp_ctl_read_key(int fd, char *buf, size_t cap, char *err, size_t errlen)
 		n = -1;
 	} else if (n == 0) {
 		snprintf(err, errlen, "no key on stdin: the key is read from stdin, never the command "
-		         "line, e.g. printf '%%s' \"$KEY\" | pingpongctl inspect");
+		                      "line, e.g. printf '%%s' \"$KEY\" | pingpongctl inspect");
 		n = -1;
 	} else {
 		for (long i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)tmp[i];
 			if (c < 0x20 || c == 0x7f) {
 				snprintf(err, errlen, "the key on stdin holds a control byte at offset %ld "
-				         "(the API refuses such keys; only one trailing newline is dropped)", i);
+				                      "(the API refuses such keys; only one trailing newline is dropped)",
+				         i);
 				n = -1;
 				break;
 			}

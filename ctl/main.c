@@ -20,12 +20,12 @@
 /* The exit codes pingpongctl(8) documents. */
 enum {
 	EX_DONE = 0,
-	EX_STORE = 1,    /* the store failed (I/O, full, no reader slot) */
-	EX_USAGE = 2,    /* bad command line, or no usable key on stdin */
-	EX_CONFIG = 3,   /* the configuration is invalid (as pingpong-fcgi -t says),
+	EX_STORE = 1,   /* the store failed (I/O, full, no reader slot) */
+	EX_USAGE = 2,   /* bad command line, or no usable key on stdin */
+	EX_CONFIG = 3,  /* the configuration is invalid (as pingpong-fcgi -t says),
 	                  * or its hashing secret is not the workers' */
-	EX_NOSTORE = 4,  /* no store at db_path yet: the workers never opened it */
-	EX_NOTSUP = 5,   /* the backend cannot do this (yet) */
+	EX_NOSTORE = 4, /* no store at db_path yet: the workers never opened it */
+	EX_NOTSUP = 5,  /* the backend cannot do this (yet) */
 };
 
 extern char **environ;
@@ -64,7 +64,8 @@ fail(const struct pp_config *cfg, const char *what, int rc)
 {
 	if (rc == PP_STORE_ENOSTORE)
 		fprintf(stderr, "pingpongctl: %s: no %s store at %s yet (start the workers first; "
-		        "nothing was created)\n", what, cfg->store, cfg->db_path);
+		                "nothing was created)\n",
+		        what, cfg->store, cfg->db_path);
 	else if (rc == PP_STORE_ENOTSUP)
 		fprintf(stderr, "pingpongctl: %s: not supported by this backend (%s)\n", what, cfg->store);
 	else
@@ -106,7 +107,7 @@ main(int argc, char **argv)
 		/* A stray word may be a key someone typed: say so, never echo it. */
 		if (optind + 1 < argc)
 			fprintf(stderr, "pingpongctl: one command only; a key goes on stdin, never the "
-			        "command line\n");
+			                "command line\n");
 		usage(stderr);
 		return EX_USAGE;
 	}

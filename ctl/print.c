@@ -66,8 +66,7 @@ pp_ctl_print_inspect(FILE *f, bool json, const char *backend, const struct pp_po
 	if (json) {
 		json_t *o = json_pack("{s:s,s:o,s:o,s:b,s:I}", "backend", backend,
 		                      "key", window_json(&d->key, &p->per_key, v->key_clear_ms),
-		                      "global", global_on ? window_json(&d->global, &p->global, v->global_clear_ms)
-		                                          : json_null(),
+		                      "global", global_on ? window_json(&d->global, &p->global, v->global_clear_ms) : json_null(),
 		                      "admit", d->admit, "retry_ms", (json_int_t)d->retry_ms);
 		if (o) {
 			json_object_set_new(o, "refused_by", d->admit ? json_null() : json_string(limit_name(d->refused_by)));

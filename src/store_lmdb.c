@@ -658,7 +658,8 @@ lmdb_attach(void **out, const struct pp_config *cfg, unsigned char secret[PP_SEC
 		rc = 0;
 	} else if (rc == MDB_NOTFOUND && !cfg->key_secret_file[0]) {
 		pp_log_error("store: %s keeps no hashing secret: the workers take it from "
-		             "key_secret_file; run with their configuration", cfg->db_path);
+		             "key_secret_file; run with their configuration",
+		             cfg->db_path);
 		mdb_txn_abort(txn);
 		lmdb_close(s);
 		return PP_STORE_ESECRET;
