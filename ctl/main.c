@@ -22,8 +22,7 @@ enum {
 	EX_DONE = 0,
 	EX_STORE = 1,   /* the store failed (I/O, full, no reader slot) */
 	EX_USAGE = 2,   /* bad command line, or no usable key on stdin */
-	EX_CONFIG = 3,  /* the configuration is invalid (as pingpong-fcgi -t says),
-	                  * or its hashing secret is not the workers' */
+	EX_CONFIG = 3,  /* bad configuration, or another hashing secret than the workers' */
 	EX_NOSTORE = 4, /* no store at db_path yet: the workers never opened it */
 	EX_NOTSUP = 5,  /* the backend cannot do this (yet) */
 };
