@@ -75,3 +75,13 @@ EXTRA_DIST += tests/integration/api.sh tests/integration/cases.sh tests/integrat
 # The workers under valgrind memcheck while API tests run against them.
 TESTS += tests/faults/valgrind-server.sh
 EXTRA_DIST += tests/faults/valgrind-server.sh
+
+# pingpong-fcgi with the test clock (src/clock.c with PP_TEST_CLOCK: honours
+# PINGPONG_TEST_CLOCK_OFFSET_FILE). Built for tests only, never installed; its
+# clock.o replaces the library's, which the linker then does not pull in.
+check_PROGRAMS += tests/pingpong-fcgi-testclock
+tests_pingpong_fcgi_testclock_SOURCES = src/main.c src/fcgi.c src/fcgi.h src/clock.c
+tests_pingpong_fcgi_testclock_CPPFLAGS = $(AM_CPPFLAGS) -DPP_TEST_CLOCK
+tests_pingpong_fcgi_testclock_LDADD = $(PP_CORE_LIBS) $(FCGI_LIBS)
+TESTS += tests/faults/testclock.sh
+EXTRA_DIST += tests/faults/testclock.sh
