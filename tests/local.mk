@@ -85,3 +85,5 @@ tests_pingpong_fcgi_testclock_CPPFLAGS = $(AM_CPPFLAGS) -DPP_TEST_CLOCK
 tests_pingpong_fcgi_testclock_LDADD = $(PP_CORE_LIBS) $(FCGI_LIBS)
 TESTS += tests/faults/testclock.sh
 EXTRA_DIST += tests/faults/testclock.sh
+TESTS += tests/faults/diskfull.sh
+EXTRA_DIST += tests/faults/diskfull.sh
