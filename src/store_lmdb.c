@@ -306,26 +306,29 @@ begin_write(struct pp_store *s, MDB_txn **txn)
 	return rc;
 }
 
-/* Sweeps every expired window when the map is full. Returns freed count. */
+/* Sweeps every expired window when the map is full, a few per transaction.
+ * A full map has few pages left, and a deletion needs a new page for each
+ * page it touches (copy-on-write) while the page it frees is reusable only
+ * two commits later: one long transaction runs out of pages part-way and
+ * loses everything; short ones each need a few, and from the third on
+ * reuse what the earlier ones freed. Progress is kept as it is made.
+ * Returns freed count. */
 static size_t
 sweep(struct pp_store *s, const struct pp_limit *l, int64_t now)
 {
-	MDB_txn *txn;
-	size_t freed = 0;
-	if (begin_write(s, &txn))
-		return 0;
+	size_t total = 0, freed;
 	int rc = 0;
-	size_t total = 0;
+
 	while (rc == 0 && total < RECLAIM_SWEEP) {
-		rc = reclaim(s, txn, l, now, RECLAIM_BATCH, &freed);
-		if (rc || freed == 0)
+		MDB_txn *txn;
+		if ((rc = begin_write(s, &txn)))
 			break;
-		total += freed;
-	}
-	if (rc || mdb_txn_commit(txn)) {
-		if (rc)
+		if ((rc = reclaim(s, txn, l, now, RECLAIM_BATCH, &freed)) || freed == 0) {
 			mdb_txn_abort(txn);
-		return 0;
+			break;
+		}
+		if ((rc = mdb_txn_commit(txn)) == 0)
+			total += freed;
 	}
 	if (total)
 		pp_log_warn("store: map full, reclaimed %zu expired windows", total);

@@ -87,3 +87,12 @@ TESTS += tests/faults/testclock.sh
 EXTRA_DIST += tests/faults/testclock.sh
 TESTS += tests/faults/diskfull.sh
 EXTRA_DIST += tests/faults/diskfull.sh
+
+# Issue 9's LMDB faults: the emptied sweep, another layout, > 126 workers,
+# mixed map sizes (forked processes).
+check_PROGRAMS += tests/unit/test_lmdb_faults
+tests_unit_test_lmdb_faults_SOURCES = tests/unit/test_lmdb_faults.c $(PP_TEST_TMPDIR)
+tests_unit_test_lmdb_faults_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_lmdb_faults_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_lmdb_faults
+TESTS += tests/unit/test_lmdb_faults
