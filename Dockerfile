@@ -10,14 +10,14 @@ FROM debian:bookworm-slim AS build-deps
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential autoconf automake pkg-config \
-      libfcgi-dev liblmdb-dev libjansson-dev libcurl4-openssl-dev libsodium-dev check \
+      libfcgi-dev liblmdb-dev libjansson-dev libcurl4-openssl-dev libsodium-dev libhiredis-dev check \
  && rm -rf /var/lib/apt/lists/*
 
 FROM debian:bookworm-slim AS runtime-deps
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       nginx spawn-fcgi multiwatch curl \
-      libfcgi0ldbl liblmdb0 libjansson4 libcurl4 libsodium23 \
+      libfcgi0ldbl liblmdb0 libjansson4 libcurl4 libsodium23 libhiredis0.14 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/pingpong \
       --no-create-home --shell /usr/sbin/nologin pingpong \

@@ -31,11 +31,11 @@ synthetic_clock(void)
 
 /* callgrind collects only inside this (--toggle-collect=measured_hit), so
  * set-up, key formatting and the warm-up stay out of the count. */
-__attribute__((noinline)) int measured_hit(struct pp_limiter_store *ls, const char *key,
+__attribute__((noinline)) int measured_hit(struct pp_store *ls, const char *key,
                                            size_t len, const struct pp_policy *p,
                                            struct pp_decision *d);
 __attribute__((noinline)) int
-measured_hit(struct pp_limiter_store *ls, const char *key, size_t len,
+measured_hit(struct pp_store *ls, const char *key, size_t len,
              const struct pp_policy *p, struct pp_decision *d)
 {
 	return pp_store_hit(ls, key, len, p, d);
@@ -43,7 +43,7 @@ measured_hit(struct pp_limiter_store *ls, const char *key, size_t len,
 
 /* Hits from..to-1 on the synthetic clock, per_ms of them per millisecond. */
 static int
-loop(struct pp_limiter_store *ls, const struct pp_policy *p, unsigned long from,
+loop(struct pp_store *ls, const struct pp_policy *p, unsigned long from,
      unsigned long to, unsigned long per_ms, int distinct, unsigned long nkeys,
      int measured, unsigned long *admitted)
 {
@@ -98,7 +98,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "hitloop: %s\n", err);
 		return 1;
 	}
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	int rc = pp_store_open(&ls, &cfg);
 	if (rc) {
 		fprintf(stderr, "hitloop: cannot open store: %s\n", pp_store_strerror(rc));

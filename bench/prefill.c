@@ -51,7 +51,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "prefill: %s\n", err);
 		return 1;
 	}
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	int rc = pp_store_open(&ls, &cfg);
 	if (rc) {
 		fprintf(stderr, "prefill: cannot open store: %s\n", pp_store_strerror(rc));

@@ -1,5 +1,6 @@
 /* handler.c - one request from validated input to a formatted answer. The
- * only place that applies the store-error policy (fail_open). */
+ * only place that answers a store error (on_store_error reject or admit;
+ * local is the store's own fallback and never reaches here unless it fails). */
 #include "handler.h"
 
 #include "log.h"
@@ -14,9 +15,9 @@ ping(struct pp_server *srv, struct pp_request *rq)
 
 	if (rc) {
 		pp_metrics_store_error();
-		if (srv->cfg->fail_open) {
+		if (srv->cfg->on_store_error == PP_ON_ERROR_ADMIT) {
 			unsigned long n;
-			if (pp_log_due(&srv->fail_open_log, 10, &n))
+			if (pp_log_due(&srv->admit_log, 10, &n))
 				pp_log_error("store unavailable (%s): fail_open admitted %lu requests",
 				             pp_store_strerror(rc), n);
 			pp_response_pong(&rq->res, p, NULL);

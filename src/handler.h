@@ -10,8 +10,8 @@
 
 struct pp_server {
 	const struct pp_config *cfg;
-	struct pp_limiter_store *store;
-	struct pp_log_limit fail_open_log; /* one line per 10 s, with a count */
+	struct pp_store *store;
+	struct pp_log_limit admit_log; /* on_store_error = admit: one line per 10 s, with a count */
 };
 
 /* Fills rq->res from rq->http. Never fails: every problem is an answer. */

@@ -12,8 +12,8 @@ libpingpong_a_SOURCES = \
 	src/store.c src/store.h src/store_lmdb.c \
 	src/metrics.c src/metrics.h \
 	src/handler.c src/handler.h
-libpingpong_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
-PP_CORE_LIBS = libpingpong.a $(JANSSON_LIBS) $(LMDB_LIBS) $(SODIUM_LIBS)
+libpingpong_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
+PP_CORE_LIBS = libpingpong.a $(JANSSON_LIBS) $(LMDB_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS)
 
 bin_PROGRAMS += pingpong-fcgi
 pingpong_fcgi_SOURCES = src/main.c src/fcgi.c src/fcgi.h

@@ -42,14 +42,17 @@ usage(FILE *f)
 	        PP_SYSCONFDIR);
 }
 
+/* The start-up line: the limits, then the backend's own description. */
 static void
 describe(const struct pp_config *c, char *out, size_t cap)
 {
-	snprintf(out, cap,
-	         "per-key %u per %lld ms, global %u per %lld ms, db_path %s, map %llu MiB, fail_open %s",
+	static const char *on_error[] = { "reject", "admit", "local" };
+	char store[1400];
+	pp_store_describe(c, store, sizeof(store));
+	snprintf(out, cap, "per-key %u per %lld ms, global %u per %lld ms, store %s, on_store_error %s",
 	         c->policy.per_key.limit, (long long)c->policy.per_key.window_ms,
-	         c->policy.global.limit, (long long)c->policy.global.window_ms, c->db_path,
-	         (unsigned long long)(c->db_map_size >> 20), c->fail_open ? "yes" : "no");
+	         c->policy.global.limit, (long long)c->policy.global.window_ms, store,
+	         on_error[c->on_store_error]);
 }
 
 int
@@ -58,7 +61,7 @@ main(int argc, char **argv)
 	static char default_conf[1024];
 	const char *conf = NULL;
 	int check_only = 0, opt;
-	char err[1200], desc[1400];
+	char err[1200], desc[1600];
 	struct pp_config cfg;
 
 	snprintf(default_conf, sizeof(default_conf), "%s/pingpong/pingpong.conf", PP_SYSCONFDIR);
@@ -80,14 +83,18 @@ main(int argc, char **argv)
 	/* The default file may be absent (a container configured by env). */
 	if (pp_config_load_file(&cfg, conf ? conf : default_conf, conf == NULL, err, sizeof(err)) ||
 	    pp_config_load_env(&cfg, environ, err, sizeof(err)) ||
-	    pp_config_check(&cfg, err, sizeof(err))) {
+	    pp_config_check(&cfg, err, sizeof(err)) ||
+	    pp_store_check(&cfg, err, sizeof(err))) {
 		pp_log_error("configuration: %s", err);
 		return 1;
 	}
 	pp_log_set_level(cfg.log_level);
 	describe(&cfg, desc, sizeof(desc));
 	if (check_only) {
+		/* Then every key's effective value (never a password: no key
+		 * holds one), which the docs check reads the key names from. */
 		printf("configuration ok: %s\n", desc);
+		pp_config_print(&cfg, stdout);
 		return 0;
 	}
 	if (!pp_fcgi_stdin_is_socket()) {
@@ -106,15 +113,15 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	pp_clock_init();
-	struct pp_limiter_store store;
+	struct pp_store store;
 	int rc = pp_store_open(&store, &cfg);
 	if (rc) {
-		pp_log_error("cannot open the store at %s: %s", cfg.db_path, pp_store_strerror(rc));
+		pp_log_error("cannot open the store (%s): %s", cfg.store, pp_store_strerror(rc));
 		return 1;
 	}
 	if (pp_metrics_open(cfg.db_path))
 		pp_log_warn("metrics unavailable: cannot map the counter file in %s", cfg.db_path);
-	pp_log_info("started: store %s, %s", store.ops->name, desc);
+	pp_log_info("started: %s", desc);
 
 	struct pp_server srv = { .cfg = &cfg, .store = &store };
 	rc = pp_fcgi_serve(&srv, &stopping);

@@ -1,11 +1,22 @@
-/* store.c - the backend-independent part of the store: picks the backend and
- * turns secret keys into keyed hashes, so no backend ever sees a key in clear. */
+/* store.c - the backend-independent part of the store: the table of backends
+ * (curl vtls style: the generic code asks the row, never "if redis"), the
+ * hashing secret, and keyed hashes so no backend ever sees a key in clear. */
 #include "store.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
+#include "log.h"
+
+const struct pp_store_ops *const pp_store_backends[] = {
+	&pp_store_lmdb,
+#ifdef HAVE_HIREDIS
+	&pp_store_redis,
+#endif
+	NULL,
+};
 
 const char *
 pp_store_strerror(int rc)
@@ -16,49 +27,153 @@ pp_store_strerror(int rc)
 	case PP_STORE_EIO: return "store I/O error";
 	case PP_STORE_ENOMEM: return "out of memory";
 	case PP_STORE_EBUSY: return "no free reader slot";
+	case PP_STORE_EUNAVAIL: return "store unavailable";
+	case PP_STORE_ESECRET: return "no usable hashing secret";
 	default: return "unknown store error";
 	}
 }
 
-void
-pp_store_keyid(const unsigned char secret[32], const char *key, size_t key_len, struct pp_keyid *out)
+const struct pp_store_ops *
+pp_store_find(const char *name)
 {
-	/* BLAKE2b keyed with the installation secret: a MAC, so the stored ids
-	 * reveal nothing about the keys and cannot be targeted for collisions. */
-	crypto_generichash(out->b, sizeof(out->b), (const unsigned char *)key, key_len, secret, 32);
+	for (size_t i = 0; pp_store_backends[i]; i++)
+		if (strcmp(pp_store_backends[i]->name, name) == 0)
+			return pp_store_backends[i];
+	return NULL;
 }
 
 int
-pp_store_open(struct pp_limiter_store *ls, const struct pp_config *cfg)
+pp_store_check_backend(const struct pp_store_ops *ops, const struct pp_config *cfg,
+                       char *err, size_t errlen)
 {
-	memset(ls, 0, sizeof(*ls));
+	/* A secret made on one host would give every host its own ids for
+	 * the same key: the fleet would share nothing. */
+	if ((ops->supports & PP_STORE_SHARED) && !cfg->key_secret_file[0]) {
+		snprintf(err, errlen, "store = %s is shared by every host: set key_secret_file to a file "
+		         "of at least 32 random bytes, the same on every host", ops->name);
+		return -1;
+	}
+	return ops->check ? ops->check(cfg, err, errlen) : 0;
+}
+
+int
+pp_store_check(const struct pp_config *cfg, char *err, size_t errlen)
+{
+	const struct pp_store_ops *ops = pp_store_find(cfg->store);
+	if (!ops) {
+		snprintf(err, errlen, "store: '%s' is not built into this pingpong-fcgi (rebuild with "
+		         "its library, e.g. libhiredis-dev for redis)", cfg->store);
+		return -1;
+	}
+	if (cfg->on_store_error == PP_ON_ERROR_LOCAL && !(ops->supports & PP_STORE_SHARED)) {
+		snprintf(err, errlen, "on_store_error = local: store = %s is already this host's own; "
+		         "use reject or admit", ops->name);
+		return -1;
+	}
+	if (cfg->on_store_error == PP_ON_ERROR_LOCAL) {
+		/* The local fallback is an LMDB store: its rules hold too. */
+		if (pp_store_check_backend(&pp_store_lmdb, cfg, err, errlen))
+			return -1;
+	}
+	return pp_store_check_backend(ops, cfg, err, errlen);
+}
+
+void
+pp_store_describe(const struct pp_config *cfg, char *out, size_t cap)
+{
+	const struct pp_store_ops *ops = pp_store_find(cfg->store);
+	char be[512] = "";
+	if (ops && ops->describe)
+		ops->describe(cfg, be, sizeof(be));
+	snprintf(out, cap, "%s (%s%s%s)", cfg->store, be,
+	         cfg->key_secret_file[0] ? ", secret from " : "", cfg->key_secret_file);
+}
+
+void
+pp_store_keyid(const unsigned char secret[PP_SECRET_LEN], const char *key, size_t key_len,
+               struct pp_keyid *out)
+{
+	/* BLAKE2b keyed with the installation secret, a MAC: without the
+	 * secret the stored ids tell nothing about the keys and cannot be
+	 * aimed at for collisions. With it they can: a copy of data.mdb
+	 * (which keeps its own secret unless key_secret_file is set) lets
+	 * anyone test guesses of weak keys offline. */
+	crypto_generichash(out->b, sizeof(out->b), (const unsigned char *)key, key_len, secret,
+	                   PP_SECRET_LEN);
+}
+
+/* The file's bytes, whatever their number (>= 32), hashed to 32: every host
+ * reading the same file gets the same secret. */
+static int
+secret_from_file(const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN])
+{
+	unsigned char buf[4096];
+	char err[PP_CONF_PATH_MAX + 200];
+	long n = pp_config_read_secret(cfg->key_secret_file, buf, sizeof(buf), err, sizeof(err));
+	if (n >= 0)
+		crypto_generichash(secret, PP_SECRET_LEN, buf, (size_t)n, NULL, 0);
+	sodium_memzero(buf, sizeof(buf));
+	if (n < 0) {
+		pp_log_error("store: %s", err);
+		return PP_STORE_ESECRET;
+	}
+	return PP_STORE_OK;
+}
+
+int
+pp_store_open_backend(struct pp_store *st, const struct pp_store_ops *ops, const struct pp_config *cfg)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
 	if (sodium_init() < 0)
 		return PP_STORE_EIO;
-	ls->ops = &pp_store_lmdb;
-	ls->clock = pp_clock_now_ms;
-	return ls->ops->open(&ls->s, cfg, ls->secret);
+	st->ops = ops;
+	st->clock = pp_clock_now_ms;
+	if (cfg->key_secret_file[0] && (rc = secret_from_file(cfg, st->secret)))
+		goto fail;
+	if ((rc = ops->open(&st->be, cfg, st->secret)))
+		goto fail;
+	return PP_STORE_OK;
+fail:
+	pp_store_close(st);
+	return rc;
 }
 
 int
-pp_store_hit(struct pp_limiter_store *ls, const char *key, size_t key_len,
+pp_store_open(struct pp_store *st, const struct pp_config *cfg)
+{
+	const struct pp_store_ops *ops = pp_store_find(cfg->store);
+	if (!ops) {
+		memset(st, 0, sizeof(*st));
+		return PP_STORE_EIO;
+	}
+	return pp_store_open_backend(st, ops, cfg);
+}
+
+int
+pp_store_hit(struct pp_store *st, const char *key, size_t key_len,
              const struct pp_policy *p, struct pp_decision *out)
 {
 	struct pp_keyid id;
-	pp_store_keyid(ls->secret, key, key_len, &id);
-	return ls->ops->hit(ls->s, &id, p, ls->clock, out);
+	pp_store_keyid(st->secret, key, key_len, &id);
+	return st->ops->hit(st->be, &id, p, st->clock, out);
 }
 
 int
-pp_store_probe(struct pp_limiter_store *ls)
+pp_store_probe(struct pp_store *st)
 {
-	return ls->ops->probe(ls->s);
+	return st->ops->probe(st->be);
 }
 
 void
-pp_store_close(struct pp_limiter_store *ls)
+pp_store_close(struct pp_store *st)
 {
-	if (ls->ops && ls->s)
-		ls->ops->close(ls->s);
-	sodium_memzero(ls->secret, sizeof(ls->secret));
-	ls->s = NULL;
+	if (st->ops && st->be)
+		st->ops->close(st->be);
+	if (st->local_ops && st->local)
+		st->local_ops->close(st->local);
+	sodium_memzero(st->secret, sizeof(st->secret));
+	st->be = NULL;
+	st->local = NULL;
 }

@@ -41,7 +41,7 @@
 
 static const char GLOBAL_KEY[] = { '\0', 'G' }; /* never 16 bytes: no clash with an id */
 
-struct pp_store {
+struct lmdb_store {
 	MDB_env *env;
 	MDB_dbi windows; /* id (16 bytes) or GLOBAL_KEY -> struct pp_bucket[] */
 	MDB_dbi expiry;  /* be64 expiry ms + id -> "", oldest first */
@@ -173,7 +173,7 @@ expiry_of(const unsigned char k[8])
 /* Deletes up to max windows that expired by now, re-indexing any that the
  * index had wrong (the window was changed by a config edit). */
 static int
-reclaim(struct pp_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
+reclaim(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
         size_t max, size_t *freed)
 {
 	MDB_cursor *c;
@@ -229,7 +229,7 @@ reclaim(struct pp_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
 }
 
 static void
-log_full(struct pp_store *s, const char *what)
+log_full(struct lmdb_store *s, const char *what)
 {
 	unsigned long n;
 	if (pp_log_due(&s->full_log, 10, &n))
@@ -241,7 +241,7 @@ log_full(struct pp_store *s, const char *what)
  * at most once per 10 s. A short pwrite is reported by LMDB as EIO, so an
  * I/O error on a file system with no room left counts as this too. */
 static int
-disk_full(const struct pp_store *s, int rc)
+disk_full(const struct lmdb_store *s, int rc)
 {
 	struct statvfs v;
 	if (rc == ENOSPC)
@@ -251,7 +251,7 @@ disk_full(const struct pp_store *s, int rc)
 }
 
 static void
-log_error(struct pp_store *s, int rc, const char *what)
+log_error(struct lmdb_store *s, int rc, const char *what)
 {
 	unsigned long n;
 	if (disk_full(s, rc)) {
@@ -271,7 +271,7 @@ log_error(struct pp_store *s, int rc, const char *what)
  * from under their maps (SIGBUS in the other workers). Call with no
  * transaction of this process active. */
 static int
-adopt_map(struct pp_store *s)
+adopt_map(struct lmdb_store *s)
 {
 	size_t want = s->map_size;
 	struct stat st;
@@ -298,7 +298,7 @@ adopt_map(struct pp_store *s)
 }
 
 static int
-begin_write(struct pp_store *s, MDB_txn **txn)
+begin_write(struct lmdb_store *s, MDB_txn **txn)
 {
 	int rc = mdb_txn_begin(s->env, NULL, 0, txn);
 	if (rc == MDB_MAP_RESIZED && (rc = adopt_map(s)) == 0)
@@ -314,7 +314,7 @@ begin_write(struct pp_store *s, MDB_txn **txn)
  * reuse what the earlier ones freed. Progress is kept as it is made.
  * Returns freed count. */
 static size_t
-sweep(struct pp_store *s, const struct pp_limit *l, int64_t now)
+sweep(struct lmdb_store *s, const struct pp_limit *l, int64_t now)
 {
 	size_t total = 0, freed;
 	int rc = 0;
@@ -336,7 +336,7 @@ sweep(struct pp_store *s, const struct pp_limit *l, int64_t now)
 }
 
 static void
-clear_stale_readers(struct pp_store *s, const char *why)
+clear_stale_readers(struct lmdb_store *s, const char *why)
 {
 	int dead = 0;
 	if (mdb_reader_check(s->env, &dead) == 0 && dead)
@@ -344,7 +344,7 @@ clear_stale_readers(struct pp_store *s, const char *why)
 }
 
 static int
-renew_read(struct pp_store *s)
+renew_read(struct lmdb_store *s)
 {
 	int rc = mdb_txn_renew(s->rtxn);
 	if (rc == MDB_READERS_FULL) {
@@ -358,7 +358,7 @@ renew_read(struct pp_store *s)
 }
 
 static int
-snapshot_decide(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
+snapshot_decide(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
                 pp_clock_fn clock, struct pp_decision *out)
 {
 	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
@@ -378,7 +378,7 @@ snapshot_decide(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_po
 }
 
 static int
-write_admit(struct pp_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
+write_admit(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
             pp_clock_fn clock, struct pp_decision *out)
 {
 	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
@@ -436,9 +436,10 @@ fail:
 }
 
 static int
-lmdb_hit(struct pp_store *s, const struct pp_keyid *id, const struct pp_policy *p,
+lmdb_hit(void *be, const struct pp_keyid *id, const struct pp_policy *p,
          pp_clock_fn clock, struct pp_decision *out)
 {
+	struct lmdb_store *s = be;
 	MDB_val kk = { PP_KEYID_LEN, (void *)id->b }, gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY };
 	int rc;
 
@@ -475,7 +476,7 @@ out:
 #define PROBE_MIN (32 * 1024)
 
 static int
-probe_write(struct pp_store *s)
+probe_write(struct lmdb_store *s)
 {
 	MDB_txn *txn;
 	MDB_val k = { 5, "probe" }, v;
@@ -499,8 +500,9 @@ probe_write(struct pp_store *s)
 }
 
 static int
-lmdb_probe(struct pp_store *s)
+lmdb_probe(void *be)
 {
+	struct lmdb_store *s = be;
 	MDB_val k = { 5, "probe" }, v;
 	int rc = probe_write(s);
 	if (rc == MDB_MAP_FULL) {
@@ -526,8 +528,9 @@ lmdb_probe(struct pp_store *s)
 }
 
 static void
-lmdb_close(struct pp_store *s)
+lmdb_close(void *be)
 {
+	struct lmdb_store *s = be;
 	if (!s)
 		return;
 	if (s->rtxn)
@@ -550,7 +553,7 @@ be32(unsigned char out[4], uint32_t u)
  * a new one (or one from before the stamp, which has our layout: a 32-byte
  * secret) with this build's format. */
 static int
-check_format(struct pp_store *s, MDB_txn *txn)
+check_format(struct lmdb_store *s, MDB_txn *txn)
 {
 	MDB_val fk = { 6, "format" }, sk = { 6, "secret" }, v;
 	unsigned char mine[4];
@@ -588,7 +591,7 @@ check_format(struct pp_store *s, MDB_txn *txn)
 
 /* Opens the databases and makes (once per installation) the hashing secret. */
 static int
-open_dbs(struct pp_store *s, unsigned char secret[32])
+open_dbs(struct lmdb_store *s, unsigned char secret[32])
 {
 	MDB_txn *txn;
 	MDB_val k = { 6, "secret" }, v;
@@ -674,7 +677,7 @@ open_in(const char *dir, const char *name, char *path, size_t cap)
  * lock of this process yet (closing any descriptor of lock.mdb later
  * would drop LMDB's fcntl locks). */
 static int
-reserve_space(struct pp_store *s, size_t *map, int *writemap)
+reserve_space(struct lmdb_store *s, size_t *map, int *writemap)
 {
 	char path[1100];
 	struct stat st;
@@ -710,9 +713,9 @@ reserve_space(struct pp_store *s, size_t *map, int *writemap)
 }
 
 static int
-lmdb_open(struct pp_store **out, const struct pp_config *cfg, unsigned char secret[32])
+lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 {
-	struct pp_store *s = calloc(1, sizeof(*s));
+	struct lmdb_store *s = calloc(1, sizeof(*s));
 	int rc, dead = 0, dirfd = -1;
 	const char *step = "create";
 
@@ -787,8 +790,57 @@ fail:
 	return map_rc(rc);
 }
 
+uint64_t
+pp_lmdb_live_max(const struct pp_config *cfg)
+{
+	const struct pp_policy *p = &cfg->policy;
+	uint64_t spans = (uint64_t)((p->per_key.window_ms + p->global.window_ms - 1) / p->global.window_ms) + 1;
+	return (uint64_t)p->global.limit * spans;
+}
+
+uint64_t
+pp_lmdb_map_needed(const struct pp_config *cfg)
+{
+	/* Twice the measured 130 bytes a live admission takes, for half-full
+	 * pages and windows expired but not yet reclaimed; the global window
+	 * twice over (copy-on-write); 1 MiB for LMDB's own pages and the
+	 * copies a commit makes while readers hold older snapshots. */
+	const struct pp_limit *g = &cfg->policy.global;
+	uint64_t gbuckets = (uint64_t)g->window_ms < g->limit ? (uint64_t)g->window_ms : g->limit;
+	return pp_lmdb_live_max(cfg) * 260 + gbuckets * 32 + (1ULL << 20);
+}
+
+/* A map too small for what the limits can keep live is an error: a flood
+ * of distinct keys must not be able to fill it. */
+static int
+lmdb_check(const struct pp_config *cfg, char *err, size_t errlen)
+{
+	uint64_t need = pp_lmdb_map_needed(cfg);
+	if (cfg->db_map_size < need) {
+		snprintf(err, errlen,
+		         "db_map_size %llu MiB is too small for these limits: up to %llu admissions "
+		         "can be live at once (global_limit x (per_key_window / global_window + 1)), "
+		         "which need about %llu MiB; raise db_map_size or lower global_limit",
+		         (unsigned long long)(cfg->db_map_size >> 20),
+		         (unsigned long long)pp_lmdb_live_max(cfg),
+		         (unsigned long long)((need + (1 << 20) - 1) >> 20));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+lmdb_describe(const struct pp_config *cfg, char *out, size_t cap)
+{
+	snprintf(out, cap, "db_path %s, map %llu MiB", cfg->db_path,
+	         (unsigned long long)(cfg->db_map_size >> 20));
+}
+
 const struct pp_store_ops pp_store_lmdb = {
 	.name = "lmdb",
+	.supports = 0,
+	.check = lmdb_check,
+	.describe = lmdb_describe,
 	.open = lmdb_open,
 	.hit = lmdb_hit,
 	.probe = lmdb_probe,

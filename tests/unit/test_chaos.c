@@ -89,7 +89,7 @@ static const struct scenario scenarios[] = {
 };
 
 static struct pp_config cfg;
-static struct pp_limiter_store store;
+static struct pp_store store;
 static struct pp_server srv;
 static char dir[64];
 

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "store.h"
 #include "tmpdir.h"
 
 static char tmpdir[256];
@@ -44,7 +46,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.policy.per_key.window_ms, 60000);
 	ck_assert_uint_eq(c.policy.global.limit, 2);
 	ck_assert_int_eq(c.policy.global.window_ms, 1000);
-	ck_assert(!c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_REJECT);
 	ck_assert_uint_eq(c.db_map_size, 64ULL << 20);
 	ck_assert(c.db_path[0] == '/');
 	ck_assert(memchr(c.db_path, '\0', sizeof(c.db_path)) != NULL);
@@ -75,7 +77,7 @@ START_TEST(test_file)
 	ck_assert_int_eq(c.policy.per_key.window_ms, 2000);
 	ck_assert_uint_eq(c.policy.global.limit, 3);
 	ck_assert_int_eq(c.policy.global.window_ms, 500);
-	ck_assert(c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_ADMIT);
 	ck_assert_int_eq(c.log_level, PP_LOG_DEBUG);
 }
 END_TEST
@@ -90,7 +92,7 @@ START_TEST(test_file_on_top)
 	write_conf("db_map_size = 64M\nfail_open = no\nper_key_window = 60000ms\n");
 	ck_assert_msg(pp_config_load_file(&c, path, false, err, sizeof(err)) == 0, "load: %s", err);
 	ck_assert_uint_eq(c.db_map_size, 64ULL << 20);
-	ck_assert(!c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_REJECT);
 	ck_assert_int_eq(c.policy.per_key.window_ms, 60000);
 	ck_assert_uint_eq(c.policy.per_key.limit, 10);
 	ck_assert_uint_eq(c.policy.global.limit, 2);
@@ -143,6 +145,31 @@ static const char *bad_lines[] = {
 	"PER_KEY_LIMIT = 10",
 	"no equals sign here",
 	"= 10",
+	"store = postgres",
+	"store =",
+	"on_store_error = maybe",
+	"fail_open = local",           /* the synonym knows only yes and no */
+	"redis_url = http://10.0.0.5:6379",
+	"redis_url = redis://",
+	"redis_url = redis://host:0",
+	"redis_url = redis://host:65536",
+	"redis_url = redis://host:port",
+	"redis_url = redis://host/db",
+	"redis_url = redis://user:pw@host",
+	"redis_url = redis://[::1",
+	"redis_url = redis://ho st",
+	"redis_url = unix:relative.sock",
+	"redis_url = unix:/run/r.sock?db=x",
+	"redis_url =",
+	"redis_prefix = {pp}",
+	"redis_prefix =",
+	"redis_timeout = 0ms",
+	"redis_timeout = 61s",
+	"redis_retry = 2h",
+	"refusal_cache = sometimes",
+	"refusal_cache_max = 0s",
+	"redis_sentinels = host:1,host:99999",
+	"redis_sentinels = ,",
 };
 
 START_TEST(test_bad_line)
@@ -177,7 +204,7 @@ START_TEST(test_set_direct)
 	ck_assert_int_eq(pp_config_set(&c, "db_map_size", "2G", err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.db_map_size, 2ULL << 30);
 	ck_assert_int_eq(pp_config_set(&c, "fail_open", "no", err, sizeof(err)), 0);
-	ck_assert(!c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_REJECT);
 	ck_assert_int_eq(pp_config_set(&c, "log_level", "warn", err, sizeof(err)), 0);
 	ck_assert_int_eq(c.log_level, PP_LOG_WARN);
 	ck_assert_int_eq(pp_config_set(&c, "log_level", "error", err, sizeof(err)), 0);
@@ -216,7 +243,7 @@ START_TEST(test_env_wins)
 	ck_assert_uint_eq(c.policy.per_key.limit, 7);
 	ck_assert_int_eq(c.policy.global.window_ms, 250);
 	ck_assert_uint_eq(c.policy.global.limit, 4); /* from the file, not overridden */
-	ck_assert(c.fail_open);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_ADMIT);
 	ck_assert_str_eq(c.db_path, "/data/pp");
 }
 END_TEST
@@ -254,16 +281,234 @@ START_TEST(test_map_must_hold_the_live_windows)
 	char err[512];
 	pp_config_defaults(&c);
 	/* Defaults: 2 per 1 s global, 60 s key windows: 122 live at most. */
-	ck_assert_uint_eq(pp_config_live_max(&c), 2 * 61);
-	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(pp_lmdb_live_max(&c), 2 * 61);
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), 0);
 	/* A global limit that lets millions be live needs a bigger map. */
 	c.policy.global.limit = 1000000;
-	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "db_map_size 64 MiB is too small"));
-	c.db_map_size = pp_config_map_needed(&c);
-	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), 0);
+	c.db_map_size = pp_lmdb_map_needed(&c);
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), 0);
 	c.db_map_size -= 1;
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), -1);
+}
+END_TEST
+
+struct url_case {
+	const char *url;
+	const char *host, *unix_path, *user;
+	unsigned port, db;
+};
+
+static const struct url_case good_urls[] = {
+	{ "redis://10.0.0.5:6379/0", "10.0.0.5", "", "", 6379, 0 },
+	{ "redis://redis.internal", "redis.internal", "", "", 6379, 0 },
+	{ "redis://redis.internal/", "redis.internal", "", "", 6379, 0 },
+	{ "redis://app@10.0.0.5:7000/3", "10.0.0.5", "", "app", 7000, 3 },
+	{ "redis://[::1]:6380/2", "::1", "", "", 6380, 2 },
+	{ "redis://[fe80::1]", "fe80::1", "", "", 6379, 0 },
+	{ "unix:/run/redis/redis.sock", "", "/run/redis/redis.sock", "", 0, 0 },
+	{ "unix:///run/redis/redis.sock?db=5", "", "/run/redis/redis.sock", "", 0, 5 },
+};
+
+START_TEST(test_redis_url_good)
+{
+	const struct url_case *u = &good_urls[_i];
+	struct pp_redis_addr a;
+	char err[256] = "";
+
+	ck_assert_msg(pp_redis_url_parse(u->url, &a, err, sizeof(err)) == 0, "%s: %s", u->url, err);
+	ck_assert_str_eq(a.host, u->host);
+	ck_assert_str_eq(a.unix_path, u->unix_path);
+	ck_assert_str_eq(a.user, u->user);
+	ck_assert_uint_eq(a.port, u->port);
+	ck_assert_uint_eq(a.db, u->db);
+}
+END_TEST
+
+/* Set through the key, the URL lands parsed in cfg.redis; a bad one names
+ * the key and keeps the old address. */
+START_TEST(test_redis_keys)
+{
+	struct pp_config c;
+	char err[512] = "";
+
+	pp_config_defaults(&c);
+	ck_assert_str_eq(c.store, "lmdb");
+	ck_assert_str_eq(c.redis.host, "127.0.0.1");
+	ck_assert_uint_eq(c.redis.port, 6379);
+	ck_assert_str_eq(c.redis_prefix, "pp");
+	ck_assert_int_eq(c.redis_timeout_ms, 50);
+	ck_assert_int_eq(c.redis_retry_ms, 1000);
+	ck_assert(c.refusal_cache);
+	ck_assert_int_eq(c.refusal_cache_max_ms, 1000);
+	ck_assert_str_eq(c.key_secret_file, "");
+	write_conf("store = redis\n"
+	           "redis_url = redis://pp@10.1.2.3:7001/4\n"
+	           "redis_prefix = pp-prod\n"
+	           "redis_timeout = 20ms\n"
+	           "redis_retry = 0\n"
+	           "refusal_cache = no\n"
+	           "refusal_cache_max = 250ms\n"
+	           "on_store_error = local\n"
+	           "redis_sentinels = 10.0.0.1:26379, [::1]:26380\n"
+	           "redis_master = mymaster\n");
+	ck_assert_msg(pp_config_load_file(&c, path, false, err, sizeof(err)) == 0, "load: %s", err);
+	ck_assert_str_eq(c.store, "redis");
+	ck_assert_str_eq(c.redis.host, "10.1.2.3");
+	ck_assert_str_eq(c.redis.user, "pp");
+	ck_assert_uint_eq(c.redis.port, 7001);
+	ck_assert_uint_eq(c.redis.db, 4);
+	ck_assert_str_eq(c.redis_prefix, "pp-prod");
+	ck_assert_int_eq(c.redis_timeout_ms, 20);
+	ck_assert_int_eq(c.redis_retry_ms, 0);
+	ck_assert(!c.refusal_cache);
+	ck_assert_int_eq(c.refusal_cache_max_ms, 250);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_LOCAL);
+	ck_assert_str_eq(c.redis_master, "mymaster");
+	ck_assert_int_eq(pp_config_set(&c, "redis_url", "redis://a:b@h", err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "redis_url") != NULL, "error does not name the key: %s", err);
+	ck_assert_str_eq(c.redis.host, "10.1.2.3");
+	ck_assert_str_eq(c.redis_url, "redis://pp@10.1.2.3:7001/4");
+	/* fail_open is a synonym of on_store_error's first two values. */
+	ck_assert_int_eq(pp_config_set(&c, "fail_open", "yes", err, sizeof(err)), 0);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_ADMIT);
+	ck_assert_int_eq(pp_config_set(&c, "fail_open", "no", err, sizeof(err)), 0);
+	ck_assert_int_eq(c.on_store_error, PP_ON_ERROR_REJECT);
+}
+END_TEST
+
+static void
+write_secret(const char *name, size_t len, mode_t mode, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", tmpdir, name);
+	FILE *f = fopen(out, "w");
+	ck_assert_ptr_nonnull(f);
+	for (size_t i = 0; i < len; i++)
+		fputc((int)(i * 37 + 11) & 0xff, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(out, mode), 0);
+}
+
+/* A missing, short or shared-readable secret stops start-up naming the key;
+ * a good one passes. */
+START_TEST(test_key_secret_file)
+{
+	struct pp_config c;
+	char err[1400], f[600];
+
+	pp_config_defaults(&c);
+	snprintf(c.key_secret_file, sizeof(c.key_secret_file), "%s/absent", tmpdir);
 	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "key_secret_file") && strstr(err, "absent"), "%s", err);
+
+	write_secret("short", 31, 0600, f, sizeof(f));
+	snprintf(c.key_secret_file, sizeof(c.key_secret_file), "%s", f);
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "key_secret_file") && strstr(err, "31 bytes"), "%s", err);
+
+	write_secret("open", 32, 0640, f, sizeof(f));
+	snprintf(c.key_secret_file, sizeof(c.key_secret_file), "%s", f);
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "key_secret_file") && strstr(err, "0640"), "%s", err);
+	ck_assert_int_eq(chmod(f, 0604), 0);
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+
+	write_secret("good", 32, 0400, f, sizeof(f));
+	snprintf(c.key_secret_file, sizeof(c.key_secret_file), "%s", f);
+	ck_assert_msg(pp_config_check(&c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), 0);
+	ck_assert_msg(pp_store_check(&c, err, sizeof(err)) == 0, "%s", err);
+	/* A directory is not a secret. */
+	snprintf(c.key_secret_file, sizeof(c.key_secret_file), "%s", tmpdir);
+	ck_assert_int_eq(chmod(tmpdir, 0700), 0);
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+}
+END_TEST
+
+/* A backend shared by hosts refuses to start without key_secret_file;
+ * a store this build lacks, or local beside the host's own store, names
+ * the key. */
+START_TEST(test_store_check)
+{
+	static const struct pp_store_ops shared = { .name = "fake-shared", .supports = PP_STORE_SHARED };
+	struct pp_config c;
+	char err[1400], f[600];
+
+	pp_config_defaults(&c);
+	ck_assert_ptr_eq(pp_store_find("lmdb"), &pp_store_lmdb);
+	ck_assert_ptr_null(pp_store_find("postgres"));
+	ck_assert_int_eq(pp_store_check_backend(&shared, &c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "key_secret_file") != NULL, "%s", err);
+	write_secret("good", 40, 0600, f, sizeof(f));
+	snprintf(c.key_secret_file, sizeof(c.key_secret_file), "%s", f);
+	ck_assert_msg(pp_store_check_backend(&shared, &c, err, sizeof(err)) == 0, "%s", err);
+
+	c.on_store_error = PP_ON_ERROR_LOCAL;
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "on_store_error") != NULL, "%s", err);
+	c.on_store_error = PP_ON_ERROR_REJECT;
+	snprintf(c.store, sizeof(c.store), "nosuch");
+	ck_assert_int_eq(pp_store_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "store") && strstr(err, "nosuch"), "%s", err);
+}
+END_TEST
+
+/* The password: the environment's wins, the file's is read by the check
+ * (one trailing newline dropped), an empty file names the key. */
+START_TEST(test_redis_password)
+{
+	struct pp_config c;
+	char err[1400] = "", f[600];
+	char *envp[] = { "PINGPONG_REDIS_PASSWORD=from-env", NULL };
+
+	pp_config_defaults(&c);
+	snprintf(f, sizeof(f), "%s/pw", tmpdir);
+	FILE *fp = fopen(f, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("from-file\n", fp);
+	fclose(fp);
+	ck_assert_int_eq(pp_config_set(&c, "redis_password_file", f, err, sizeof(err)), 0);
+	ck_assert_msg(pp_config_check(&c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.redis_password, "from-file");
+
+	pp_config_defaults(&c);
+	ck_assert_int_eq(pp_config_set(&c, "redis_password_file", f, err, sizeof(err)), 0);
+	ck_assert_int_eq(pp_config_load_env(&c, envp, err, sizeof(err)), 0);
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.redis_password, "from-env");
+
+	pp_config_defaults(&c);
+	fp = fopen(f, "w");
+	fclose(fp);
+	ck_assert_int_eq(pp_config_set(&c, "redis_password_file", f, err, sizeof(err)), 0);
+	ck_assert_int_eq(pp_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "redis_password_file") != NULL, "%s", err);
+}
+END_TEST
+
+/* -t's listing is the file syntax: read back, it gives the same config. */
+START_TEST(test_print_round_trip)
+{
+	struct pp_config c, back;
+	char err[512] = "";
+
+	pp_config_defaults(&c);
+	ck_assert_int_eq(pp_config_set(&c, "per_key_window", "90s", err, sizeof(err)), 0);
+	ck_assert_int_eq(pp_config_set(&c, "global_window", "1500ms", err, sizeof(err)), 0);
+	ck_assert_int_eq(pp_config_set(&c, "db_map_size", "1536K", err, sizeof(err)), 0);
+	ck_assert_int_eq(pp_config_set(&c, "on_store_error", "admit", err, sizeof(err)), 0);
+	ck_assert_int_eq(pp_config_set(&c, "redis_url", "unix:/tmp/r.sock?db=2", err, sizeof(err)), 0);
+	ck_assert_int_eq(pp_config_set(&c, "refusal_cache", "off", err, sizeof(err)), 0);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	pp_config_print(&c, f);
+	ck_assert_int_eq(fclose(f), 0);
+	memset(&back, 0, sizeof(back));
+	pp_config_defaults(&back);
+	ck_assert_int_eq(pp_config_set(&back, "per_key_limit", "99", err, sizeof(err)), 0);
+	ck_assert_msg(pp_config_load_file(&back, path, false, err, sizeof(err)) == 0, "reload: %s", err);
+	ck_assert(memcmp(&c, &back, sizeof(c)) == 0);
 }
 END_TEST
 
@@ -286,6 +531,12 @@ Suite *s = suite_create("config");
 	tcase_add_test(tc, test_env_bad_value);
 	tcase_add_test(tc, test_env_empty);
 	tcase_add_test(tc, test_map_must_hold_the_live_windows);
+	tcase_add_loop_test(tc, test_redis_url_good, 0, (int)(sizeof(good_urls) / sizeof(good_urls[0])));
+	tcase_add_test(tc, test_redis_keys);
+	tcase_add_test(tc, test_key_secret_file);
+	tcase_add_test(tc, test_store_check);
+	tcase_add_test(tc, test_redis_password);
+	tcase_add_test(tc, test_print_round_trip);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

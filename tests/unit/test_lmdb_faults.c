@@ -103,7 +103,7 @@ entries(const char *name)
 START_TEST(test_sweep_to_the_last_entry)
 {
 	struct pp_config cfg;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	struct pp_decision d;
 	char key[32];
 	int rc = PP_STORE_OK, n;
@@ -167,7 +167,7 @@ make_env_with(const char *key, const void *val, size_t len)
 START_TEST(test_other_layout_secret)
 {
 	struct pp_config cfg;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	unsigned char secret16[16] = { 1 };
 	make_env_with("secret", secret16, sizeof(secret16));
 	make_config(&cfg, 16 << 20);
@@ -185,7 +185,7 @@ END_TEST
 START_TEST(test_other_format_number)
 {
 	struct pp_config cfg;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	unsigned char fmt[4] = { 0, 0, 0, 7 };
 	make_env_with("format", fmt, sizeof(fmt));
 	make_config(&cfg, 16 << 20);
@@ -203,7 +203,7 @@ END_TEST
 START_TEST(test_unstamped_same_layout_opens)
 {
 	struct pp_config cfg;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	unsigned char secret[32];
 	memset(secret, 0x5a, sizeof(secret));
 	make_env_with("secret", secret, sizeof(secret));
@@ -224,7 +224,7 @@ START_TEST(test_many_workers)
 	pid_t pids[MANY];
 	int ready[2], go[2], i, ok = 0;
 	struct pp_config cfg;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 
 	make_config(&cfg, 16 << 20);
 	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK); /* creates it */
@@ -276,7 +276,7 @@ END_TEST
 START_TEST(test_two_map_sizes)
 {
 	struct pp_config big, small;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	/* One pipe each way per child, so a child that dies is an EOF here,
 	 * not a wait until the test times out. */
 	int to_big[2], to_small[2], from_big[2], from_small[2], status;

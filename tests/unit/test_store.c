@@ -57,7 +57,7 @@ fake_clock(void)
 
 /* pp_store_hit at a chosen time. */
 static int
-hit_at(struct pp_limiter_store *ls, const char *key, size_t len, const struct pp_policy *p,
+hit_at(struct pp_store *ls, const char *key, size_t len, const struct pp_policy *p,
        int64_t t, struct pp_decision *d)
 {
 	fake_ms = t;
@@ -86,7 +86,7 @@ static void
 worker(int n, const struct pp_policy *p, int64_t start)
 {
 	struct pp_config cfg;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	struct rec *recs = calloc(MAX_HITS, sizeof(*recs));
 	size_t nrec = 0;
 	unsigned seed = (unsigned)n * 7919u + 1;
@@ -236,7 +236,7 @@ END_TEST
 START_TEST(test_reopen_keeps_state)
 {
 	struct pp_config cfg;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	struct pp_decision d;
 	struct pp_policy p = {
 		.per_key = { .limit = 3, .window_ms = 10000 },
@@ -295,7 +295,7 @@ START_TEST(test_key_never_in_clear)
 {
 	static const char key[] = "CANARY-pingpong-secret-7f3a9c";
 	struct pp_config cfg;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	struct pp_decision d;
 	struct pp_keyid id;
 	struct pp_policy p = {
@@ -332,7 +332,7 @@ END_TEST
 START_TEST(test_secret_per_installation)
 {
 	struct pp_config cfg;
-	struct pp_limiter_store ls;
+	struct pp_store ls;
 	unsigned char s1[32], s2[32];
 
 	make_config(&cfg);
