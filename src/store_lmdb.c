@@ -52,6 +52,7 @@ struct lmdb_store {
 	size_t map_size;  /* this process's map; only ever grows */
 	int writemap;     /* the map is reserved on disk and written through */
 	char path[1024];  /* db_path, for log lines */
+	size_t probe_size; /* bytes /readyz writes: probe_bytes() */
 	struct pp_log_limit full_log;   /* one "map full" line per 10 s */
 	struct pp_log_limit disk_log;   /* one "disk full" line per 10 s */
 	struct pp_log_limit resize_log; /* one "map grown elsewhere" line per 10 s */
@@ -472,17 +473,14 @@ out:
 /* Ready means an admission could commit now, with room to spare: write a
  * record larger than the pages an admission dirties (both windows, the
  * index, the tree above them), so a map too full for admissions fails the
- * probe first; then read it back through the snapshot. */
-#define PROBE_MIN (32 * 1024)
-
+ * probe first; then read it back through the snapshot. The size comes from
+ * probe_bytes(), which the start-up map check counts too. */
 static int
 probe_write(struct lmdb_store *s)
 {
 	MDB_txn *txn;
 	MDB_val k = { 5, "probe" }, v;
-	size_t n = 2 * ((size_t)s->kcap + s->gcap) * sizeof(struct pp_bucket);
-	if (n < PROBE_MIN)
-		n = PROBE_MIN;
+	size_t n = s->probe_size;
 	unsigned char *buf = calloc(1, n);
 	if (!buf)
 		return ENOMEM;
@@ -712,6 +710,8 @@ reserve_space(struct lmdb_store *s, size_t *map, int *writemap)
 	return 0;
 }
 
+static uint64_t probe_bytes(const struct pp_config *cfg);
+
 static int
 lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 {
@@ -731,6 +731,7 @@ lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 		free(s);
 		return PP_STORE_EIO;
 	}
+	s->probe_size = (size_t)probe_bytes(cfg);
 	step = "lock";
 	dirfd = open(cfg->db_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0 || flock(dirfd, LOCK_EX) != 0) {
@@ -798,6 +799,23 @@ pp_lmdb_live_max(const struct pp_config *cfg)
 	return (uint64_t)p->global.limit * spans;
 }
 
+/* The probe record: twice both windows at their largest. A key's window
+ * holds at most its limit's cap of buckets, and never more than the live
+ * admissions the global limit lets through in its window (live_max): with
+ * per_key_limit = 1000000 and global_limit = 1000 a key window is at most
+ * ~2 000 buckets, not a million (a 32 MB probe, which failed in a 64 MiB
+ * map while admissions worked). */
+#define PROBE_MIN (32 * 1024)
+
+static uint64_t
+probe_bytes(const struct pp_config *cfg)
+{
+	uint64_t k = pp_limiter_cap(&cfg->policy.per_key), live = pp_lmdb_live_max(cfg) + 1;
+	uint64_t n = 2 * ((k < live ? k : live) + pp_limiter_cap(&cfg->policy.global)) *
+	             sizeof(struct pp_bucket);
+	return n < PROBE_MIN ? PROBE_MIN : n;
+}
+
 uint64_t
 pp_lmdb_map_needed(const struct pp_config *cfg)
 {
@@ -807,7 +825,10 @@ pp_lmdb_map_needed(const struct pp_config *cfg)
 	 * copies a commit makes while readers hold older snapshots. */
 	const struct pp_limit *g = &cfg->policy.global;
 	uint64_t gbuckets = (uint64_t)g->window_ms < g->limit ? (uint64_t)g->window_ms : g->limit;
-	return pp_lmdb_live_max(cfg) * 260 + gbuckets * 32 + (1ULL << 20);
+	/* And the /readyz probe three times over: the record, the copy of it
+	 * the previous probe freed (reusable only two commits later), and the
+	 * one being written. */
+	return pp_lmdb_live_max(cfg) * 260 + gbuckets * 32 + (1ULL << 20) + 3 * probe_bytes(cfg);
 }
 
 /* A map too small for what the limits can keep live is an error: a flood
@@ -820,7 +841,8 @@ lmdb_check(const struct pp_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen,
 		         "db_map_size %llu MiB is too small for these limits: up to %llu admissions "
 		         "can be live at once (global_limit x (per_key_window / global_window + 1)), "
-		         "which need about %llu MiB; raise db_map_size or lower global_limit",
+		         "which with the /readyz probe need about %llu MiB; raise db_map_size or "
+		         "lower global_limit",
 		         (unsigned long long)(cfg->db_map_size >> 20),
 		         (unsigned long long)pp_lmdb_live_max(cfg),
 		         (unsigned long long)((need + (1 << 20) - 1) >> 20));

@@ -96,3 +96,5 @@ tests_unit_test_lmdb_faults_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_lmdb_faults_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 UNIT_TESTS += tests/unit/test_lmdb_faults
 TESTS += tests/unit/test_lmdb_faults
+TESTS += tests/faults/readyz-sizes.sh
+EXTRA_DIST += tests/faults/readyz-sizes.sh
