@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -39,6 +40,9 @@
  * made before the version record existed hold format 1 without saying so. */
 #define PP_LMDB_FORMAT 1u
 
+/* Refusals at open that have logged their own message (beyond LMDB's codes). */
+enum { ERR_OTHER_FORMAT = MDB_LAST_ERRCODE + 1, ERR_OTHER_POLICY };
+
 static const char GLOBAL_KEY[] = { '\0', 'G' }; /* never 16 bytes: no clash with an id */
 
 struct lmdb_store {
@@ -53,6 +57,7 @@ struct lmdb_store {
 	int writemap;     /* the map is reserved on disk and written through */
 	char path[1024];  /* db_path, for log lines */
 	size_t probe_size; /* bytes /readyz writes: probe_bytes() */
+	int policy_fd;     /* policy-<fingerprint>.lock, flock(LOCK_SH) while open */
 	struct pp_log_limit full_log;   /* one "map full" line per 10 s */
 	struct pp_log_limit disk_log;   /* one "disk full" line per 10 s */
 	struct pp_log_limit resize_log; /* one "map grown elsewhere" line per 10 s */
@@ -535,6 +540,8 @@ lmdb_close(void *be)
 		mdb_txn_abort(s->rtxn);
 	if (s->env)
 		mdb_env_close(s->env);
+	if (s->policy_fd >= 0)
+		close(s->policy_fd);
 	free(s->kbuf);
 	free(s->gbuf);
 	free(s);
@@ -584,7 +591,7 @@ check_format(struct lmdb_store *s, MDB_txn *txn)
 	             "data format %u): stop the workers of the other version and move the directory "
 	             "aside (windows restart empty), or point db_path elsewhere",
 	             s->path, found, PP_LMDB_FORMAT);
-	return MDB_VERSION_MISMATCH;
+	return ERR_OTHER_FORMAT;
 }
 
 /* Opens the databases and makes (once per installation) the hashing secret. */
@@ -712,6 +719,70 @@ reserve_space(struct lmdb_store *s, size_t *map, int *writemap)
 
 static uint64_t probe_bytes(const struct pp_config *cfg);
 
+/* One db_path, one policy. The limiter prunes and reclaims windows with the
+ * limits it is given, so workers with other limits on the same environment
+ * would erase each other's history (a 1 s pruner deleted the windows of a
+ * 10-per-minute policy). Each worker holds a shared flock on
+ * <db_path>/policy-<fingerprint>.lock (the file holds the limits as text)
+ * for as long as it has the store open; a worker whose policy differs from
+ * one that a live worker holds refuses to start, naming both. A lock file
+ * nobody holds is stale (its workers are gone) and is removed, so changing
+ * the limits means stopping the old workers, then starting the new ones.
+ * Runs under the exclusive lock on db_path, so claims never race. */
+static int
+claim_policy(struct lmdb_store *s, const struct pp_config *cfg)
+{
+	const struct pp_policy *p = &cfg->policy;
+	char text[200], mine[64], path[1400], other[200];
+	unsigned char h[8];
+	struct dirent *e;
+	DIR *d;
+	int n, fd, rc = 0;
+
+	n = snprintf(text, sizeof(text), "per_key_limit=%u per_key_window=%lldms "
+	             "global_limit=%u global_window=%lldms", p->per_key.limit,
+	             (long long)p->per_key.window_ms, p->global.limit, (long long)p->global.window_ms);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)text, (size_t)n, NULL, 0);
+	snprintf(mine, sizeof(mine), "policy-%02x%02x%02x%02x%02x%02x%02x%02x.lock",
+	         h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+	if (!(d = opendir(s->path)))
+		return errno;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		if (strncmp(e->d_name, "policy-", 7) != 0 || len < 12 ||
+		    strcmp(e->d_name + len - 5, ".lock") != 0 || strcmp(e->d_name, mine) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", s->path, e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			unlink(path); /* stale: no worker holds it */
+		} else {
+			ssize_t r = pread(fd, other, sizeof(other) - 1, 0);
+			other[r > 0 ? r : 0] = '\0';
+			pp_log_error("store: %s is in use by workers with other limits (%s) than this "
+			             "configuration (%s): the windows of one db_path follow one policy; "
+			             "stop those workers first, or give this configuration its own db_path",
+			             s->path, other[0] ? other : e->d_name, text);
+			rc = ERR_OTHER_POLICY;
+		}
+		close(fd);
+	}
+	closedir(d);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", s->path, mine);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return errno;
+	if (flock(fd, LOCK_SH) != 0 || pwrite(fd, text, (size_t)n, 0) != n) {
+		rc = errno;
+		close(fd);
+		return rc ? rc : EIO;
+	}
+	s->policy_fd = fd;
+	return 0;
+}
+
 static int
 lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 {
@@ -722,6 +793,7 @@ lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 	*out = NULL;
 	if (!s)
 		return PP_STORE_ENOMEM;
+	s->policy_fd = -1;
 	if (snprintf(s->path, sizeof(s->path), "%s", cfg->db_path) >= (int)sizeof(s->path)) {
 		free(s);
 		return PP_STORE_EIO;
@@ -738,6 +810,9 @@ lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 		rc = errno;
 		goto fail;
 	}
+	step = "claim the policy of";
+	if ((rc = claim_policy(s, cfg)))
+		goto fail;
 	step = "reserve space in";
 	s->map_size = (size_t)cfg->db_map_size;
 	if ((rc = reserve_space(s, &s->map_size, &s->writemap)))
@@ -783,7 +858,7 @@ fail:
 		pp_log_error("store: LMDB %s %s: all %d reader slots are taken by live processes: "
 		             "more workers (or tools) have the store open than it allows",
 		             step, cfg->db_path, PP_LMDB_MAXREADERS);
-	else if (rc != MDB_VERSION_MISMATCH)
+	else if (rc != ERR_OTHER_FORMAT && rc != ERR_OTHER_POLICY)
 		pp_log_error("store: LMDB %s %s: %s", step, cfg->db_path, mdb_strerror(rc));
 	if (dirfd >= 0)
 		close(dirfd);

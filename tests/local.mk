@@ -98,3 +98,5 @@ UNIT_TESTS += tests/unit/test_lmdb_faults
 TESTS += tests/unit/test_lmdb_faults
 TESTS += tests/faults/readyz-sizes.sh
 EXTRA_DIST += tests/faults/readyz-sizes.sh
+TESTS += tests/faults/policy-clash.sh
+EXTRA_DIST += tests/faults/policy-clash.sh
