@@ -100,3 +100,11 @@ TESTS += tests/faults/readyz-sizes.sh
 EXTRA_DIST += tests/faults/readyz-sizes.sh
 TESTS += tests/faults/policy-clash.sh
 EXTRA_DIST += tests/faults/policy-clash.sh
+
+# pp_log_due on the monotonic clock (replaces clock_gettime/time in-binary).
+check_PROGRAMS += tests/unit/test_log_due
+tests_unit_test_log_due_SOURCES = tests/unit/test_log_due.c
+tests_unit_test_log_due_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_log_due_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_log_due
+TESTS += tests/unit/test_log_due
