@@ -108,3 +108,5 @@ tests_unit_test_log_due_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_log_due_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 UNIT_TESTS += tests/unit/test_log_due
 TESTS += tests/unit/test_log_due
+TESTS += tests/faults/man-facts.sh
+EXTRA_DIST += tests/faults/man-facts.sh
