@@ -691,10 +691,19 @@ reserve_space(struct lmdb_store *s, size_t *map, int *writemap)
 	*writemap = 0;
 	if ((fd = open_in(s->path, "lock.mdb", path, sizeof(path))) < 0)
 		return errno;
-	err = posix_fallocate(fd, 0, LOCK_RESERVE);
-	close(fd);
+	/* Grow the lock file only when no process has it open (every LMDB
+	 * process holds a read lock on its first byte, which is how LMDB
+	 * itself tells the first opener): a process running with a smaller
+	 * reader table maps only that much, and would read past its map when
+	 * others use the slots beyond. Otherwise reserve what is there. */
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	off_t want = LOCK_RESERVE;
+	if (fcntl(fd, F_SETLK, &fl) != 0 && fstat(fd, &st) == 0)
+		want = st.st_size;
+	err = want > 0 ? posix_fallocate(fd, 0, want) : 0;
+	close(fd); /* drops the lock above; LMDB has none of this process yet */
 	if (err) {
-		pp_log_error("store: cannot reserve %lld KiB for %s%s: %s", (long long)LOCK_RESERVE >> 10,
+		pp_log_error("store: cannot reserve %lld KiB for %s%s: %s", (long long)want >> 10,
 		             path, err == ENOSPC ? " (no space left on the disk)" : "", strerror(err));
 		return err;
 	}

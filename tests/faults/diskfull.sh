@@ -86,7 +86,7 @@ umount "$DB" && MOUNTS=()
 
 # --- 2. The map is larger than the disk: pwrite, ENOSPC is a store error. ---
 mount_tmpfs "$DB" 2m
-pp_start_server per_key_limit=2 per_key_window=10s global_limit=2000 global_window=1s
+pp_start_server per_key_limit=2 per_key_window=60s global_limit=2000 global_window=1s
 grep -q "cannot reserve .*data.mdb" "$PP_TMP/workers.log" || pp_fail "no log line says the 64M map could not be reserved on a 2M disk"
 pp_ping throttled; pp_ping throttled; pp_ping throttled; pp_expect_status 429
 pids_before=$(pp_worker_pids | sort | tr '\n' ' ')
@@ -133,7 +133,7 @@ pp_check '[ "$pids_before" = "$pids_after" ]' "workers changed from $pids_before
 
 # fail_open = yes: the full disk admits instead (and says so).
 pp_stop_server
-pp_start_server per_key_limit=2 per_key_window=10s global_limit=2000 global_window=1s fail_open=yes
+pp_start_server per_key_limit=2 per_key_window=60s global_limit=2000 global_window=1s fail_open=yes
 fill_disk "$DB"
 flood 2
 pp_ping fail-open-key
