@@ -3,36 +3,79 @@
 #include "body.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <jansson.h>
 
-/* Copies a JSON string member, truncated, with control bytes replaced so a
- * hostile server cannot drive the terminal. */
-static void copy_str(json_t *obj, const char *key, char *out, size_t cap)
+/* Bytes in the UTF-8 sequence that starts with lead (jansson has already
+ * checked that the string is valid UTF-8). */
+static size_t
+utf8_len(unsigned char lead)
 {
-	json_t *v = json_object_get(obj, key);
-	const char *s = json_string_value(v);
+	if (lead < 0x80)
+		return 1;
+	if (lead < 0xe0)
+		return 2;
+	if (lead < 0xf0)
+		return 3;
+	return 4;
+}
+
+/* True for the C0 and C1 control characters and DEL: bytes a terminal
+ * acts on (ESC, CSI as U+009B ...), so a hostile server cannot drive it. */
+static bool
+is_control(const unsigned char *ch, size_t len)
+{
+	if (len == 1)
+		return ch[0] < 0x20 || ch[0] == 0x7f;
+	return len == 2 && ch[0] == 0xc2 && ch[1] < 0xa0; /* U+0080..U+009F */
+}
+
+/* Copies a JSON string member with control characters replaced by '?',
+ * truncated to fit cap on a character boundary: a cut inside a UTF-8
+ * sequence would leave a string that is not UTF-8 (jansson then refuses
+ * it, and --json loses the field). */
+static void
+copy_str(json_t *obj, const char *key, char *out, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)json_string_value(json_object_get(obj, key));
 	size_t n = 0;
 
 	out[0] = '\0';
 	if (!s)
 		return;
-	for (size_t k = 0; s[k] && n + 1 < cap; k++) {
-		unsigned char ch = (unsigned char)s[k];
-		out[n++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+	while (*s) {
+		size_t len = utf8_len(*s);
+		size_t k;
+
+		for (k = 1; k < len && s[k]; k++)
+			continue;
+		if (k < len)
+			break; /* cannot happen in jansson's strings; never read past the end */
+		if (is_control(s, len)) {
+			if (n + 1 >= cap)
+				break;
+			out[n++] = '?';
+		} else {
+			if (n + len >= cap)
+				break;
+			memcpy(out + n, s, len);
+			n += len;
+		}
+		s += len;
 	}
 	out[n] = '\0';
 }
 
-void pp_body_parse(const char *buf, size_t len, struct pp_body *out)
+void
+pp_body_parse(const char *buf, size_t len, struct pp_body *out)
 {
 	json_error_t err;
 	json_t *root;
 
 	memset(out, 0, sizeof(*out));
 	out->retry_ms = -1;
-	out->throttle_age = -1;
 	out->kind = PP_BODY_NOT_JSON;
 	if (!buf || len == 0)
 		return;
@@ -55,9 +98,6 @@ void pp_body_parse(const char *buf, size_t len, struct pp_body *out)
 		if (isfinite(s) && s >= 0 && s <= 86400)
 			out->retry_ms = (int64_t)ceil(s * 1000.0);
 	}
-	json_t *age = json_object_get(root, "throttle_age");
-	if (json_is_integer(age) && json_integer_value(age) >= 0)
-		out->throttle_age = (int64_t)json_integer_value(age);
 
 	const char *resp = json_string_value(json_object_get(root, "response"));
 	if (resp && strcmp(resp, "pong") == 0)

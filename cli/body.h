@@ -17,16 +17,16 @@ enum pp_body_kind {
 
 struct pp_body {
 	enum pp_body_kind kind;
-	char limit[32];       /* "per-key", "global", or "" when absent */
-	int64_t retry_ms;     /* retry_after in ms (rounded up), -1 when absent or invalid */
-	int64_t throttle_age; /* seconds, -1 when absent */
-	char error[48];       /* the "error" code, "" when absent */
-	char message[160];    /* the "message", truncated, "" when absent */
+	char limit[32];    /* "per-key", "global", or "" when absent */
+	int64_t retry_ms;  /* retry_after in ms (rounded up), -1 when absent or invalid */
+	char error[48];    /* the "error" code, "" when absent */
+	char message[160]; /* the "message", truncated, "" when absent */
 };
 
 /* Classifies len bytes of body. Never fails: unparsable input is
- * PP_BODY_NOT_JSON. Strings are copied (truncated to fit, control bytes
- * replaced), so the result owns nothing. */
+ * PP_BODY_NOT_JSON. Strings are copied, so the result owns nothing: valid
+ * UTF-8, truncated to fit on a character boundary, with C0 and C1 control
+ * characters and DEL replaced by '?'. */
 void pp_body_parse(const char *buf, size_t len, struct pp_body *out);
 
 #endif

@@ -4,12 +4,14 @@
 
 #include <string.h>
 
-void pp_hist_init(struct pp_hist *h)
+void
+pp_hist_init(struct pp_hist *h)
 {
 	memset(h, 0, sizeof(*h));
 }
 
-void pp_hist_add(struct pp_hist *h, int64_t send_ms, int64_t recv_ms)
+void
+pp_hist_add(struct pp_hist *h, int64_t send_ms, int64_t recv_ms)
 {
 	h->send_ms[h->next] = send_ms;
 	h->recv_ms[h->next] = recv_ms;
@@ -18,7 +20,8 @@ void pp_hist_add(struct pp_hist *h, int64_t send_ms, int64_t recv_ms)
 		h->n++;
 }
 
-int64_t pp_hist_free_in(const struct pp_hist *h, int64_t q, int64_t w_ms, int64_t now_ms)
+int64_t
+pp_hist_free_in(const struct pp_hist *h, int64_t q, int64_t w_ms, int64_t now_ms)
 {
 	if (q < 1 || q > (int64_t)h->n || w_ms < 1)
 		return -1;

@@ -1,6 +1,6 @@
 # rules for cli/ (see Makefile.am): the pingpong(1) client.
-# The pure parts (header parser, schedule, backoff, plan, body, options) live
-# in libppcli.a, which the binary and the unit tests both link.
+# The pure parts (header parser, schedule, backoff, plan, body, options, time
+# formats) live in libppcli.a, which the binary and the unit tests both link.
 CLI_CPPFLAGS = -I$(top_srcdir)/cli -DPP_VERSION='"$(PACKAGE_VERSION)"'
 
 noinst_LIBRARIES += cli/libppcli.a
@@ -12,6 +12,7 @@ cli_libppcli_a_SOURCES = \
 	cli/body.c cli/body.h \
 	cli/plan.c cli/plan.h \
 	cli/history.c cli/history.h \
+	cli/timefmt.c cli/timefmt.h \
 	cli/options.c cli/options.h
 
 bin_PROGRAMS += pingpong
@@ -29,18 +30,40 @@ EXTRA_DIST += docs/CLIENT.md
 CLI_CHECK_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS)
 CLI_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 CLI_CHECK_LDADD = cli/libppcli.a $(CHECK_LIBS) $(JANSSON_LIBS) -lm
+CLI_TEST_RUN = tests/cli/run.c tests/cli/run.h
 
-check_PROGRAMS += tests/cli/check_ratelimit tests/cli/check_schedule
-tests_cli_check_ratelimit_SOURCES = tests/cli/check_ratelimit.c
-tests_cli_check_ratelimit_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
-tests_cli_check_ratelimit_CFLAGS = $(CLI_CHECK_CFLAGS)
-tests_cli_check_ratelimit_LDADD = $(CLI_CHECK_LDADD)
-tests_cli_check_schedule_SOURCES = tests/cli/check_schedule.c
-tests_cli_check_schedule_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
-tests_cli_check_schedule_CFLAGS = $(CLI_CHECK_CFLAGS)
-tests_cli_check_schedule_LDADD = $(CLI_CHECK_LDADD)
+CLI_UNIT_TESTS = tests/cli/test_ratelimit tests/cli/test_body tests/cli/test_schedule \
+	tests/cli/test_history tests/cli/test_plan tests/cli/test_options tests/cli/test_timefmt
+check_PROGRAMS += $(CLI_UNIT_TESTS)
+tests_cli_test_ratelimit_SOURCES = tests/cli/test_ratelimit.c $(CLI_TEST_RUN)
+tests_cli_test_ratelimit_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
+tests_cli_test_ratelimit_CFLAGS = $(CLI_CHECK_CFLAGS)
+tests_cli_test_ratelimit_LDADD = $(CLI_CHECK_LDADD)
+tests_cli_test_body_SOURCES = tests/cli/test_body.c $(CLI_TEST_RUN)
+tests_cli_test_body_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
+tests_cli_test_body_CFLAGS = $(CLI_CHECK_CFLAGS)
+tests_cli_test_body_LDADD = $(CLI_CHECK_LDADD)
+tests_cli_test_schedule_SOURCES = tests/cli/test_schedule.c $(CLI_TEST_RUN)
+tests_cli_test_schedule_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
+tests_cli_test_schedule_CFLAGS = $(CLI_CHECK_CFLAGS)
+tests_cli_test_schedule_LDADD = $(CLI_CHECK_LDADD)
+tests_cli_test_history_SOURCES = tests/cli/test_history.c $(CLI_TEST_RUN)
+tests_cli_test_history_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
+tests_cli_test_history_CFLAGS = $(CLI_CHECK_CFLAGS)
+tests_cli_test_history_LDADD = $(CLI_CHECK_LDADD)
+tests_cli_test_plan_SOURCES = tests/cli/test_plan.c $(CLI_TEST_RUN)
+tests_cli_test_plan_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
+tests_cli_test_plan_CFLAGS = $(CLI_CHECK_CFLAGS)
+tests_cli_test_plan_LDADD = $(CLI_CHECK_LDADD)
+tests_cli_test_options_SOURCES = tests/cli/test_options.c $(CLI_TEST_RUN)
+tests_cli_test_options_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
+tests_cli_test_options_CFLAGS = $(CLI_CHECK_CFLAGS)
+tests_cli_test_options_LDADD = $(CLI_CHECK_LDADD)
+tests_cli_test_timefmt_SOURCES = tests/cli/test_timefmt.c $(CLI_TEST_RUN)
+tests_cli_test_timefmt_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
+tests_cli_test_timefmt_CFLAGS = $(CLI_CHECK_CFLAGS)
+tests_cli_test_timefmt_LDADD = $(CLI_CHECK_LDADD)
 
-CLI_UNIT_TESTS = tests/cli/check_ratelimit tests/cli/check_schedule
 CLI_SHELL_TESTS = \
 	tests/cli/backoff.sh \
 	tests/cli/server_down.sh \
@@ -48,7 +71,9 @@ CLI_SHELL_TESTS = \
 	tests/cli/quota_hint.sh \
 	tests/cli/slow.sh \
 	tests/cli/rejected.sh \
-	tests/cli/server.sh
+	tests/cli/server.sh \
+	tests/cli/pipe.sh \
+	tests/cli/long_pause.sh
 TESTS += $(CLI_UNIT_TESTS) $(CLI_SHELL_TESTS)
 UNIT_TESTS += $(CLI_UNIT_TESTS)
 EXTRA_DIST += $(CLI_SHELL_TESTS) tests/cli/nginx.sh

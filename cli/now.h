@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <time.h>
 
-static inline int64_t pp_mono_ms(void)
+static inline int64_t
+pp_now_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -14,7 +15,8 @@ static inline int64_t pp_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static inline int64_t pp_wall_ms(void)
+static inline int64_t
+pp_now_wall_ms(void)
 {
 	struct timespec ts;
 

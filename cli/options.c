@@ -2,6 +2,7 @@
  * and --port, or --url; every number checked with strtol/strtod. */
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char pp_opts_usage[] =
 	"Usage: pingpong [OPTION]...\n"
@@ -31,13 +33,15 @@ const char pp_opts_usage[] =
 	"  -h, --help              print this help and exit\n"
 	"\n"
 	"Exit status: 0 after --count pongs, 2 usage error, 3 the server rejects\n"
-	"the request itself (4xx other than 429), 1 other failure, 130/143 when\n"
-	"stopped by SIGINT/SIGTERM. See pingpong(1).\n";
+	"the request itself (4xx other than 429), 4 standard output cannot be\n"
+	"written (closed pipe, full disk), 1 other failure, 130/143 when stopped\n"
+	"by SIGINT/SIGTERM. See pingpong(1).\n";
 
 static int fail(char *err, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int fail(char *err, size_t cap, const char *fmt, ...)
+static int
+fail(char *err, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -48,7 +52,8 @@ static int fail(char *err, size_t cap, const char *fmt, ...)
 }
 
 /* Seconds (fractions allowed) to milliseconds, 1 ms .. 1 day. */
-static int parse_seconds(const char *s, int64_t *out_ms)
+static int
+parse_seconds(const char *s, int64_t *out_ms)
 {
 	char *end;
 	double v;
@@ -61,7 +66,8 @@ static int parse_seconds(const char *s, int64_t *out_ms)
 	return 0;
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
+static int
+parse_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	long v;
@@ -74,8 +80,29 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-static int build_url(struct pp_opts *o, const char *url, const char *host, long port,
-                     char *err, size_t errcap)
+/* A host for --endpoint: a name, an IPv4 address, or an IPv6 address
+ * (bracketed or not, with a %zone). Anything else (a space, a '/', '@'...)
+ * would make another URL than the one asked for, or none. */
+static bool
+host_ok(const char *h)
+{
+	for (; *h; h++)
+		if (!isalnum((unsigned char)*h) && !strchr("-._:[]%", *h))
+			return false;
+	return true;
+}
+
+/* http:// or https://, in any case. */
+static bool
+scheme_ok(const char *url, size_t len)
+{
+	return (len == 4 && strncasecmp(url, "http", 4) == 0) ||
+	       (len == 5 && strncasecmp(url, "https", 5) == 0);
+}
+
+static int
+build_url(struct pp_opts *o, const char *url, const char *host, long port,
+          char *err, size_t errcap)
 {
 	int n;
 
@@ -83,9 +110,13 @@ static int build_url(struct pp_opts *o, const char *url, const char *host, long 
 		const char *scheme = strstr(url, "://");
 		if (!scheme || scheme == url)
 			return fail(err, errcap, "--url needs a scheme, e.g. http://%s", url);
+		if (!scheme_ok(url, (size_t)(scheme - url)))
+			return fail(err, errcap, "--url '%s': the scheme must be http or https", url);
 		/* No path after the authority: the API lives at /ping. */
 		const char *path = strchr(scheme + 3, '/');
 		n = snprintf(o->url, sizeof(o->url), "%s%s", url, path ? "" : "/ping");
+	} else if (!host_ok(host)) {
+		return fail(err, errcap, "bad --endpoint '%s' (a host name or address)", host);
 	} else if (strchr(host, ':') && host[0] != '[') {
 		n = snprintf(o->url, sizeof(o->url), "http://[%s]:%ld/ping", host, port);
 	} else {
@@ -96,8 +127,72 @@ static int build_url(struct pp_opts *o, const char *url, const char *host, long 
 	return 0;
 }
 
-int pp_opts_parse(int argc, char **argv, const char *env_key, struct pp_opts *o,
-                  char *err, size_t errcap)
+/* What the options name before the URL is built from them. */
+struct where {
+	const char *url, *host;
+	long port;
+	bool port_set;
+};
+
+/* One option c with its value optarg. Returns 0, 1 when parsing ends here
+ * (--help, --version), or -1 with the reason in err. */
+static int
+take_option(struct pp_opts *o, struct where *w, int c, char *arg, const char *name,
+            char *err, size_t errcap)
+{
+	switch (c) {
+	case 'e':
+		if (!arg[0])
+			return fail(err, errcap, "%s", "--endpoint needs a host");
+		w->host = arg;
+		return 0;
+	case 'p':
+		if (parse_long(arg, 1, 65535, &w->port))
+			return fail(err, errcap, "bad --port '%s' (1-65535)", arg);
+		w->port_set = true;
+		return 0;
+	case 'u': w->url = arg; return 0;
+	case 'k': o->key = arg; return 0;
+	case 'i':
+		if (parse_seconds(arg, &o->interval_ms))
+			return fail(err, errcap, "bad --interval '%s' (seconds, 0.001-86400)", arg);
+		return 0;
+	case 'n':
+		if (parse_long(arg, 1, 1000000000L, &o->count))
+			return fail(err, errcap, "bad --count '%s' (a whole number >= 1)", arg);
+		return 0;
+	case 't':
+		if (parse_seconds(arg, &o->timeout_ms))
+			return fail(err, errcap, "bad --timeout '%s' (seconds, 0.001-86400)", arg);
+		return 0;
+	case 'q': o->quiet = true; return 0;
+	case 'j': o->json = true; return 0;
+	case 'V': o->action = PP_ACT_VERSION; return 1;
+	case 'h': o->action = PP_ACT_HELP; return 1;
+	case ':': return fail(err, errcap, "option '%s' needs a value", name);
+	default: return fail(err, errcap, "unknown option '%s'", name);
+	}
+}
+
+/* The key: --key, else PINGPONG_KEY; never empty, no control bytes. */
+static int
+take_key(struct pp_opts *o, const char *env_key, char *err, size_t errcap)
+{
+	if (!o->key && env_key && env_key[0]) {
+		o->key = env_key;
+		o->key_from_env = true;
+	}
+	if (o->key && !o->key[0])
+		return fail(err, errcap, "%s", "the key must not be empty");
+	for (const char *k = o->key; k && *k; k++)
+		if ((unsigned char)*k < 0x20 || *k == 0x7f)
+			return fail(err, errcap, "%s", "the key must not contain control characters");
+	return 0;
+}
+
+int
+pp_opts_parse(int argc, char **argv, const char *env_key, struct pp_opts *o,
+              char *err, size_t errcap)
 {
 	static const struct option longopts[] = {
 		{ "endpoint", required_argument, NULL, 'e' },
@@ -113,10 +208,8 @@ int pp_opts_parse(int argc, char **argv, const char *env_key, struct pp_opts *o,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *url = NULL, *host = NULL;
-	long port = 8080;
-	bool port_set = false;
-	int c;
+	struct where w = { .port = 8080 };
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->interval_ms = 1000;
@@ -126,65 +219,15 @@ int pp_opts_parse(int argc, char **argv, const char *env_key, struct pp_opts *o,
 	opterr = 0;
 
 	while ((c = getopt_long(argc, argv, ":e:p:u:k:i:n:t:qjVh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'e':
-			if (!optarg[0])
-				return fail(err, errcap, "%s", "--endpoint needs a host");
-			host = optarg;
-			break;
-		case 'p':
-			if (parse_long(optarg, 1, 65535, &port))
-				return fail(err, errcap, "bad --port '%s' (1-65535)", optarg);
-			port_set = true;
-			break;
-		case 'u':
-			url = optarg;
-			break;
-		case 'k':
-			o->key = optarg;
-			break;
-		case 'i':
-			if (parse_seconds(optarg, &o->interval_ms))
-				return fail(err, errcap, "bad --interval '%s' (seconds, 0.001-86400)", optarg);
-			break;
-		case 'n':
-			if (parse_long(optarg, 1, 1000000000L, &o->count))
-				return fail(err, errcap, "bad --count '%s' (a whole number >= 1)", optarg);
-			break;
-		case 't':
-			if (parse_seconds(optarg, &o->timeout_ms))
-				return fail(err, errcap, "bad --timeout '%s' (seconds, 0.001-86400)", optarg);
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'V':
-			o->action = PP_ACT_VERSION;
-			return 0;
-		case 'h':
-			o->action = PP_ACT_HELP;
-			return 0;
-		case ':':
-			return fail(err, errcap, "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return fail(err, errcap, "unknown option '%s'", argv[optind - 1]);
-		}
+		rc = take_option(o, &w, c, optarg, argv[optind - 1], err, errcap);
+		if (rc)
+			return rc < 0 ? -1 : 0;
 	}
 	if (optind < argc)
 		return fail(err, errcap, "unexpected argument '%s'", argv[optind]);
-	if (url && (host || port_set))
+	if (w.url && (w.host || w.port_set))
 		return fail(err, errcap, "%s", "--url cannot be combined with --endpoint/--port");
-	if (!o->key && env_key && env_key[0]) {
-		o->key = env_key;
-		o->key_from_env = true;
-	}
-	if (o->key && !o->key[0])
-		return fail(err, errcap, "%s", "the key must not be empty");
-	for (const char *k = o->key; k && *k; k++)
-		if ((unsigned char)*k < 0x20 || *k == 0x7f)
-			return fail(err, errcap, "%s", "the key must not contain control characters");
-	return build_url(o, url, host ? host : "127.0.0.1", port, err, errcap);
+	if (take_key(o, env_key, err, errcap))
+		return -1;
+	return build_url(o, w.url, w.host ? w.host : "127.0.0.1", w.port, err, errcap);
 }

@@ -9,18 +9,22 @@
 
 #define PP_URL_MAX 2048
 
-enum pp_action { PP_ACT_RUN, PP_ACT_HELP, PP_ACT_VERSION };
+enum pp_action {
+	PP_ACT_RUN,
+	PP_ACT_HELP,
+	PP_ACT_VERSION
+};
 
 struct pp_opts {
 	enum pp_action action;
-	char url[PP_URL_MAX];  /* full URL of the ping resource */
-	const char *key;       /* borrowed from argv or the environment; NULL: pick a random one */
+	char url[PP_URL_MAX]; /* full URL of the ping resource */
+	const char *key;      /* borrowed from argv or the environment; NULL: pick a random one */
 	bool key_from_env;
-	int64_t interval_ms;   /* > 0 */
-	long count;            /* stop after this many pongs; 0 = never */
+	int64_t interval_ms; /* > 0 */
+	long count;          /* stop after this many pongs; 0 = never */
 	bool quiet;
 	bool json;
-	int64_t timeout_ms;    /* whole transfer, > 0 */
+	int64_t timeout_ms; /* whole transfer, > 0 */
 };
 
 /* Parses argv (getopt_long; resets optind itself). env_key is the value of

@@ -4,7 +4,8 @@
 
 #include <string.h>
 
-static void set_limit(struct pp_plan *p, const char *name)
+static void
+set_limit(struct pp_plan *p, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -14,10 +15,15 @@ static void set_limit(struct pp_plan *p, const char *name)
 	p->limit[n] = '\0';
 }
 
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t
+max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
 
 /* The longest wait any hint on a refusal asks for, 0 when there is none. */
-static int64_t refusal_hint_ms(const struct pp_outcome *o, const struct pp_rl_policy *ex)
+static int64_t
+refusal_hint_ms(const struct pp_outcome *o, const struct pp_rl_policy *ex)
 {
 	int64_t ms = 0;
 
@@ -30,7 +36,52 @@ static int64_t refusal_hint_ms(const struct pp_outcome *o, const struct pp_rl_po
 	return ms;
 }
 
-void pp_plan_decide(const struct pp_outcome *o, struct pp_backoff *b, struct pp_plan *out)
+/* The limit the refusal names: the body's, else the exhausted policy's. */
+static void
+refusal_limit(struct pp_plan *p, const struct pp_outcome *o,
+              const struct pp_rl_policy *ex)
+{
+	if (o->body.limit[0])
+		set_limit(p, o->body.limit);
+	else if (ex)
+		set_limit(p, ex->name);
+}
+
+static void
+backoff(struct pp_plan *p, struct pp_backoff *b)
+{
+	p->why = PP_WHY_BACKOFF;
+	p->pause_ms = pp_backoff_next(b);
+}
+
+static void
+decide_pong(struct pp_plan *p, const struct pp_rl_policy *ex, struct pp_backoff *b)
+{
+	p->event = PP_EV_PONG;
+	pp_backoff_reset(b);
+	if (ex && ex->t > 0) {
+		/* No quota left: the next request would be refused, so wait. */
+		p->why = PP_WHY_QUOTA;
+		p->pause_ms = ex->t * 1000;
+		set_limit(p, ex->name);
+	}
+}
+
+static void
+decide_refusal(struct pp_plan *p, const struct pp_outcome *o,
+               const struct pp_rl_policy *ex, struct pp_backoff *b)
+{
+	p->event = PP_EV_THROTTLED;
+	refusal_limit(p, o, ex);
+	p->pause_ms = refusal_hint_ms(o, ex);
+	if (p->pause_ms > 0)
+		p->why = PP_WHY_RETRY_AFTER;
+	else
+		backoff(p, b); /* the original service: a JSON message and nothing else */
+}
+
+void
+pp_plan_decide(const struct pp_outcome *o, struct pp_backoff *b, struct pp_plan *out)
 {
 	const struct pp_rl_policy *ex = pp_rl_exhausted(&o->rl);
 
@@ -39,62 +90,30 @@ void pp_plan_decide(const struct pp_outcome *o, struct pp_backoff *b, struct pp_
 
 	if (o->transport == PP_TR_INTERRUPTED) {
 		out->event = PP_EV_STOP;
-		return;
-	}
-	if (o->transport != PP_TR_OK) {
+	} else if (o->transport != PP_TR_OK) {
 		out->event = PP_EV_ERROR;
-		out->why = PP_WHY_BACKOFF;
-		out->pause_ms = pp_backoff_next(b);
-		return;
-	}
-
-	if (o->status == 200 && o->body.kind == PP_BODY_PONG) {
-		out->event = PP_EV_PONG;
-		pp_backoff_reset(b);
-		if (ex && ex->t > 0) {
-			/* No quota left: the next request would be refused, so wait. */
-			out->why = PP_WHY_QUOTA;
-			out->pause_ms = ex->t * 1000;
-			set_limit(out, ex->name);
-		}
-		return;
-	}
-
-	if (o->status == 429) {
-		out->event = PP_EV_THROTTLED;
-		if (o->body.limit[0])
-			set_limit(out, o->body.limit);
-		else if (ex)
-			set_limit(out, ex->name);
-		out->pause_ms = refusal_hint_ms(o, ex);
-		if (out->pause_ms > 0) {
-			out->why = PP_WHY_RETRY_AFTER;
-		} else {
-			/* The original service: a JSON message and nothing else. */
-			out->why = PP_WHY_BACKOFF;
-			out->pause_ms = pp_backoff_next(b);
-		}
-		return;
-	}
-
-	if (o->status >= 400 && o->status < 500 && o->status != 408) {
+		backoff(out, b);
+	} else if (o->status == 200 && o->body.kind == PP_BODY_PONG) {
+		decide_pong(out, ex, b);
+	} else if (o->status == 429) {
+		decide_refusal(out, o, ex, b);
+	} else if (o->status >= 400 && o->status < 500 && o->status != 408) {
 		out->event = PP_EV_FATAL;
-		return;
-	}
-
-	/* 5xx, a 200 that is not a pong, anything else: retry later. */
-	out->event = PP_EV_ERROR;
-	if (o->retry_after_s > 0) {
-		out->why = PP_WHY_RETRY_AFTER;
-		out->pause_ms = o->retry_after_s * 1000;
 	} else {
-		out->why = PP_WHY_BACKOFF;
-		out->pause_ms = pp_backoff_next(b);
+		/* 5xx, a 200 that is not a pong, anything else: retry later. */
+		out->event = PP_EV_ERROR;
+		if (o->retry_after_s > 0) {
+			out->why = PP_WHY_RETRY_AFTER;
+			out->pause_ms = o->retry_after_s * 1000;
+		} else {
+			backoff(out, b);
+		}
 	}
 }
 
-void pp_plan_refine(struct pp_plan *p, const struct pp_ratelimit *rl,
-                    const struct pp_hist *h, int64_t recv_ms)
+void
+pp_plan_refine(struct pp_plan *p, const struct pp_ratelimit *rl,
+               const struct pp_hist *h, int64_t recv_ms)
 {
 	const struct pp_rl_policy *worst = NULL;
 	int64_t pause = 0;

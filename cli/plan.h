@@ -25,10 +25,10 @@ enum pp_transport {
 /* Everything known about one attempt, already parsed. */
 struct pp_outcome {
 	enum pp_transport transport;
-	long status;              /* HTTP status, 0 without an answer */
+	long status; /* HTTP status, 0 without an answer */
 	struct pp_body body;
-	struct pp_ratelimit rl;   /* RateLimit + RateLimit-Policy */
-	int64_t retry_after_s;    /* Retry-After header, -1 when absent or malformed */
+	struct pp_ratelimit rl; /* RateLimit + RateLimit-Policy */
+	int64_t retry_after_s;  /* Retry-After header, -1 when absent or malformed */
 };
 
 enum pp_event {
@@ -44,7 +44,7 @@ enum pp_why {
 	PP_WHY_NONE,        /* no pause: the next tick of the schedule */
 	PP_WHY_QUOTA,       /* RateLimit said r=0: wait t, send nothing that would be refused */
 	PP_WHY_RETRY_AFTER, /* Retry-After / retry_after / RateLimit on a refusal */
-	PP_WHY_BACKOFF,     /* no hint: 1, 2, 4 ... 60 s */
+	PP_WHY_BACKOFF,     /* no hint: PP_BACKOFF_BASE_MS, doubled ... PP_BACKOFF_MAX_MS */
 };
 
 struct pp_plan {
@@ -53,6 +53,12 @@ struct pp_plan {
 	int64_t pause_ms;           /* from when the answer arrived; 0 with PP_WHY_NONE */
 	char limit[PP_RL_NAME_MAX]; /* the limit that is exhausted, "" when unknown */
 };
+
+/* Backoff when the server gives no hint (a bare 429, a 5xx, no answer at
+ * all): the base, doubled after each failure up to the cap, base again
+ * after a pong. */
+#define PP_BACKOFF_BASE_MS 1000
+#define PP_BACKOFF_MAX_MS  60000
 
 /* Decides. b is advanced on a hintless refusal or an error and reset on a
  * pong. */

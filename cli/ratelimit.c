@@ -7,7 +7,15 @@
 #include <string.h>
 #include <time.h>
 
-enum sf_type { SF_NONE, SF_INT, SF_DEC, SF_STRING, SF_TOKEN, SF_BYTES, SF_BOOL };
+enum sf_type {
+	SF_NONE,
+	SF_INT,
+	SF_DEC,
+	SF_STRING,
+	SF_TOKEN,
+	SF_BYTES,
+	SF_BOOL
+};
 
 /* A bare item. Strings keep their escapes in [s, s+slen): the unescaped
  * copy is made only where a name is wanted. */
@@ -23,27 +31,39 @@ struct cursor {
 	const char *end;
 };
 
-static bool at_end(const struct cursor *c) { return c->p >= c->end; }
-static int peek(const struct cursor *c) { return at_end(c) ? -1 : (unsigned char)*c->p; }
+static bool
+at_end(const struct cursor *c)
+{
+	return c->p >= c->end;
+}
+static int
+peek(const struct cursor *c)
+{
+	return at_end(c) ? -1 : (unsigned char)*c->p;
+}
 
-static void skip_sp(struct cursor *c)
+static void
+skip_sp(struct cursor *c)
 {
 	while (!at_end(c) && *c->p == ' ')
 		c->p++;
 }
 
-static void skip_ows(struct cursor *c)
+static void
+skip_ows(struct cursor *c)
 {
 	while (!at_end(c) && (*c->p == ' ' || *c->p == '\t'))
 		c->p++;
 }
 
-static bool is_tchar(int ch)
+static bool
+is_tchar(int ch)
 {
 	return ch > 0 && (isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
-static int parse_number(struct cursor *c, struct sf_item *it)
+static int
+parse_number(struct cursor *c, struct sf_item *it)
 {
 	bool neg = false, dec = false;
 	int digits = 0, frac = 0;
@@ -82,7 +102,8 @@ static int parse_number(struct cursor *c, struct sf_item *it)
 	return 0;
 }
 
-static int parse_string(struct cursor *c, struct sf_item *it)
+static int
+parse_string(struct cursor *c, struct sf_item *it)
 {
 	c->p++; /* opening quote */
 	it->s = c->p;
@@ -105,7 +126,8 @@ static int parse_string(struct cursor *c, struct sf_item *it)
 	return -1; /* unterminated */
 }
 
-static int parse_token(struct cursor *c, struct sf_item *it)
+static int
+parse_token(struct cursor *c, struct sf_item *it)
 {
 	it->s = c->p;
 	c->p++;
@@ -116,7 +138,8 @@ static int parse_token(struct cursor *c, struct sf_item *it)
 	return 0;
 }
 
-static int parse_bytes(struct cursor *c, struct sf_item *it)
+static int
+parse_bytes(struct cursor *c, struct sf_item *it)
 {
 	c->p++;
 	while (!at_end(c) && peek(c) != ':') {
@@ -132,7 +155,8 @@ static int parse_bytes(struct cursor *c, struct sf_item *it)
 	return 0;
 }
 
-static int parse_bare(struct cursor *c, struct sf_item *it)
+static int
+parse_bare(struct cursor *c, struct sf_item *it)
 {
 	int ch = peek(c);
 
@@ -161,7 +185,8 @@ static int parse_bare(struct cursor *c, struct sf_item *it)
 /* Calls back for each parameter of the item just parsed. */
 typedef void (*param_fn)(void *ctx, const char *key, size_t klen, const struct sf_item *v);
 
-static int parse_params(struct cursor *c, param_fn fn, void *ctx)
+static int
+parse_params(struct cursor *c, param_fn fn, void *ctx)
 {
 	while (peek(c) == ';') {
 		const char *key;
@@ -188,7 +213,8 @@ static int parse_params(struct cursor *c, param_fn fn, void *ctx)
 	return 0;
 }
 
-static int parse_inner_list(struct cursor *c)
+static int
+parse_inner_list(struct cursor *c)
 {
 	struct sf_item it;
 
@@ -209,14 +235,18 @@ static int parse_inner_list(struct cursor *c)
 }
 
 /* Which parameters a member of this field carries. */
-enum field { F_RATELIMIT, F_POLICY };
+enum field {
+	F_RATELIMIT,
+	F_POLICY
+};
 
 struct member_ctx {
 	enum field field;
 	int64_t a, b; /* r, t  or  q, w */
 };
 
-static void member_param(void *vctx, const char *key, size_t klen, const struct sf_item *v)
+static void
+member_param(void *vctx, const char *key, size_t klen, const struct sf_item *v)
 {
 	struct member_ctx *m = vctx;
 	const char *ka = m->field == F_RATELIMIT ? "r" : "q";
@@ -231,7 +261,8 @@ static void member_param(void *vctx, const char *key, size_t klen, const struct 
 }
 
 /* Unescapes an sf-string (or copies a token) into out; false if too long. */
-static bool copy_name(const struct sf_item *it, char *out, size_t cap)
+static bool
+copy_name(const struct sf_item *it, char *out, size_t cap)
 {
 	size_t n = 0;
 
@@ -247,7 +278,8 @@ static bool copy_name(const struct sf_item *it, char *out, size_t cap)
 	return true;
 }
 
-static struct pp_rl_policy *find_or_add(struct pp_ratelimit *rl, const char *name)
+static struct pp_rl_policy *
+find_or_add(struct pp_ratelimit *rl, const char *name)
 {
 	for (unsigned k = 0; k < rl->n; k++)
 		if (strcmp(rl->p[k].name, name) == 0)
@@ -260,7 +292,8 @@ static struct pp_rl_policy *find_or_add(struct pp_ratelimit *rl, const char *nam
 	return p;
 }
 
-static int parse_field(struct pp_ratelimit *rl, const char *v, size_t len, enum field field)
+static int
+parse_field(struct pp_ratelimit *rl, const char *v, size_t len, enum field field)
 {
 	struct cursor c = { v, v + len };
 	struct pp_ratelimit tmp = *rl;
@@ -284,7 +317,7 @@ static int parse_field(struct pp_ratelimit *rl, const char *v, size_t len, enum 
 				struct pp_rl_policy *p = find_or_add(&tmp, name);
 				if (p && field == F_RATELIMIT) {
 					p->r = m.a;
-					p->t = m.b;
+					p->t = m.b < PP_HINT_MAX_S ? m.b : PP_HINT_MAX_S;
 				} else if (p) {
 					p->q = m.a;
 					p->w = m.b;
@@ -305,22 +338,26 @@ static int parse_field(struct pp_ratelimit *rl, const char *v, size_t len, enum 
 	return 0;
 }
 
-void pp_rl_init(struct pp_ratelimit *rl)
+void
+pp_rl_init(struct pp_ratelimit *rl)
 {
 	memset(rl, 0, sizeof(*rl));
 }
 
-int pp_rl_parse_ratelimit(struct pp_ratelimit *rl, const char *v, size_t len)
+int
+pp_rl_parse_ratelimit(struct pp_ratelimit *rl, const char *v, size_t len)
 {
 	return parse_field(rl, v, len, F_RATELIMIT);
 }
 
-int pp_rl_parse_policy(struct pp_ratelimit *rl, const char *v, size_t len)
+int
+pp_rl_parse_policy(struct pp_ratelimit *rl, const char *v, size_t len)
 {
 	return parse_field(rl, v, len, F_POLICY);
 }
 
-const struct pp_rl_policy *pp_rl_exhausted(const struct pp_ratelimit *rl)
+const struct pp_rl_policy *
+pp_rl_exhausted(const struct pp_ratelimit *rl)
 {
 	const struct pp_rl_policy *worst = NULL;
 
@@ -332,9 +369,8 @@ const struct pp_rl_policy *pp_rl_exhausted(const struct pp_ratelimit *rl)
 	return worst;
 }
 
-#define ONE_DAY 86400
-
-int pp_retry_after_parse(const char *v, size_t len, int64_t now_epoch, int64_t *out_s)
+int
+pp_retry_after_parse(const char *v, size_t len, int64_t now_epoch, int64_t *out_s)
 {
 	char buf[64];
 	size_t a = 0, b = len;
@@ -353,10 +389,10 @@ int pp_retry_after_parse(const char *v, size_t len, int64_t now_epoch, int64_t *
 		for (const char *p = buf; *p; p++) {
 			if (!isdigit((unsigned char)*p))
 				return -1;
-			if (s < ONE_DAY)
+			if (s < PP_HINT_MAX_S)
 				s = s * 10 + (*p - '0');
 		}
-		*out_s = s < ONE_DAY ? s : ONE_DAY;
+		*out_s = s < PP_HINT_MAX_S ? s : PP_HINT_MAX_S;
 		return 0;
 	}
 
@@ -368,6 +404,6 @@ int pp_retry_after_parse(const char *v, size_t len, int64_t now_epoch, int64_t *
 		return -1;
 	int64_t when = (int64_t)timegm(&tm);
 	int64_t d = when - now_epoch;
-	*out_s = d < 0 ? 0 : (d < ONE_DAY ? d : ONE_DAY);
+	*out_s = d < 0 ? 0 : (d < PP_HINT_MAX_S ? d : PP_HINT_MAX_S);
 	return 0;
 }

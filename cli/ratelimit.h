@@ -7,7 +7,12 @@
 #include <stdint.h>
 
 #define PP_RL_MAX_POLICIES 8
-#define PP_RL_NAME_MAX 64
+#define PP_RL_NAME_MAX     64
+
+/* The longest wait any hint may ask for, in seconds: a day. A larger
+ * RateLimit t or Retry-After is taken as a day, so a server (or a proxy)
+ * cannot park the client for months with one header. */
+#define PP_HINT_MAX_S 86400
 
 /* One named policy. A number the server did not send (or sent with the
  * wrong type or a negative value) is -1. */
@@ -16,7 +21,7 @@ struct pp_rl_policy {
 	int64_t q;                 /* RateLimit-Policy: quota units per window */
 	int64_t w;                 /* RateLimit-Policy: window, seconds */
 	int64_t r;                 /* RateLimit: units still admitted now */
-	int64_t t;                 /* RateLimit: seconds until a unit frees */
+	int64_t t;                 /* RateLimit: seconds until a unit frees, <= PP_HINT_MAX_S */
 };
 
 /* Both fields merged by policy name. Zero it (or call pp_rl_init) first. */
@@ -44,7 +49,7 @@ const struct pp_rl_policy *pp_rl_exhausted(const struct pp_ratelimit *rl);
 /* Retry-After: delay-seconds or an HTTP-date (IMF-fixdate), the latter
  * measured against now_epoch (seconds since 1970, supplied by the caller:
  * this file reads no clock). Dates in the past give 0. Returns 0 with
- * *out_s set (capped at one day), or -1 if the value is malformed. */
+ * *out_s set (capped at PP_HINT_MAX_S), or -1 if the value is malformed. */
 int pp_retry_after_parse(const char *v, size_t len, int64_t now_epoch,
                          int64_t *out_s);
 

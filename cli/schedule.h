@@ -27,9 +27,6 @@ int64_t pp_sched_due(const struct pp_sched *s);
  * point >= now_ms. */
 int64_t pp_sched_next(struct pp_sched *s, int64_t now_ms);
 
-/* After a pause: the grid restarts at at_ms (the next tick is due then). */
-void pp_sched_restart(struct pp_sched *s, int64_t at_ms);
-
 /* After an answer that arrived at recv_ms and asks for a pause of pause_ms
  * from then (0: none): the deadline of the next request. That is the next
  * tick, or the end of the pause when it lasts longer; the grid then restarts

@@ -12,20 +12,21 @@ struct pp_xfer {
 	CURL *h;
 	struct curl_slist *headers;
 	char errbuf[CURL_ERROR_SIZE];
-	struct pp_response *r;      /* the attempt being filled */
+	struct pp_reply *r; /* the attempt being filled */
 	volatile sig_atomic_t *stop;
-	char *body;                 /* PP_BODY_MAX + 1 bytes */
+	char *body; /* PP_REPLY_BODY_MAX + 1 bytes */
 	char *keyhdr;
 };
 
 static const char ping_body[] = "{\"request\":\"ping\"}";
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct pp_xfer *x = ud;
-	struct pp_response *r = x->r;
+	struct pp_reply *r = x->r;
 	size_t n = size * nmemb;
-	size_t room = PP_BODY_MAX - r->body_len;
+	size_t room = PP_REPLY_BODY_MAX - r->body_len;
 	size_t take = n < room ? n : room;
 
 	/* Past the cap the bytes are dropped, not an error: the answer is
@@ -35,7 +36,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static void field_add(struct pp_field *f, const char *v, size_t len)
+static void
+field_add(struct pp_field *f, const char *v, size_t len)
 {
 	size_t need = len + (f->present ? 2 : 0);
 
@@ -57,15 +59,17 @@ static void field_add(struct pp_field *f, const char *v, size_t len)
 	f->present = true;
 }
 
-static bool name_is(const char *line, size_t namelen, const char *want)
+static bool
+name_is(const char *line, size_t namelen, const char *want)
 {
 	return strlen(want) == namelen && strncasecmp(line, want, namelen) == 0;
 }
 
-static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
+static size_t
+on_header(char *line, size_t size, size_t nmemb, void *ud)
 {
 	struct pp_xfer *x = ud;
-	struct pp_response *r = x->r;
+	struct pp_reply *r = x->r;
 	size_t n = size * nmemb, len = n;
 
 	/* A new status line (an interim 1xx answer came first): start over. */
@@ -99,48 +103,30 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
 		field_add(&r->retry_after, v, vlen);
 	else if (name_is(line, namelen, "Content-Type")) {
 		size_t k = 0;
-		for (; k < vlen && k + 1 < sizeof(r->content_type); k++)
-			r->content_type[k] = (v[k] < 0x20 || v[k] == 0x7f) ? '?' : v[k];
+		/* Printed as it is: only printable ASCII, no C0/C1 controls. */
+		for (; k < vlen && k + 1 < sizeof(r->content_type); k++) {
+			unsigned char ch = (unsigned char)v[k];
+			r->content_type[k] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
+		}
 		r->content_type[k] = '\0';
 	}
 	return n;
 }
 
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+static int
+on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct pp_xfer *x = ud;
 
 	return x->stop && *x->stop ? 1 : 0; /* non-zero aborts the transfer */
 }
 
-struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
-                            char *err, size_t errcap)
+/* Options that can only fail on an unknown option or no memory. */
+static CURLcode
+set_options(struct pp_xfer *x, const char *url, long timeout_ms)
 {
-	struct pp_xfer *x = calloc(1, sizeof(*x));
-	struct curl_slist *l;
-	size_t keylen = strlen(key);
 	CURLcode rc = CURLE_OK;
 
-	if (!x)
-		goto nomem;
-	x->body = malloc(PP_BODY_MAX + 1);
-	x->keyhdr = malloc(keylen + sizeof("x-secret-key: "));
-	x->h = curl_easy_init();
-	if (!x->body || !x->keyhdr || !x->h)
-		goto nomem;
-	memcpy(x->keyhdr, "x-secret-key: ", sizeof("x-secret-key: ") - 1);
-	memcpy(x->keyhdr + sizeof("x-secret-key: ") - 1, key, keylen + 1);
-
-	const char *hdrs[] = { x->keyhdr, "Content-Type: application/json",
-	                       "Accept: application/json", "Expect:" };
-	for (size_t k = 0; k < sizeof(hdrs) / sizeof(hdrs[0]); k++) {
-		l = curl_slist_append(x->headers, hdrs[k]);
-		if (!l)
-			goto nomem;
-		x->headers = l;
-	}
-
-	/* Options that can only fail on an unknown option or no memory. */
 	rc |= curl_easy_setopt(x->h, CURLOPT_URL, url);
 	rc |= curl_easy_setopt(x->h, CURLOPT_POST, 1L);
 	rc |= curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, ping_body);
@@ -162,6 +148,38 @@ struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
 #if LIBCURL_VERSION_NUM >= 0x075500
 	rc |= curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
+	return rc;
+}
+
+struct pp_xfer *
+pp_xfer_new(const char *url, const char *key, long timeout_ms,
+            char *err, size_t errcap)
+{
+	struct pp_xfer *x = calloc(1, sizeof(*x));
+	struct curl_slist *l;
+	size_t keylen = strlen(key);
+	CURLcode rc;
+
+	if (!x)
+		goto nomem;
+	x->body = malloc(PP_REPLY_BODY_MAX + 1);
+	x->keyhdr = malloc(keylen + sizeof("x-secret-key: "));
+	x->h = curl_easy_init();
+	if (!x->body || !x->keyhdr || !x->h)
+		goto nomem;
+	memcpy(x->keyhdr, "x-secret-key: ", sizeof("x-secret-key: ") - 1);
+	memcpy(x->keyhdr + sizeof("x-secret-key: ") - 1, key, keylen + 1);
+
+	const char *hdrs[] = { x->keyhdr, "Content-Type: application/json",
+		               "Accept: application/json", "Expect:" };
+	for (size_t k = 0; k < sizeof(hdrs) / sizeof(hdrs[0]); k++) {
+		l = curl_slist_append(x->headers, hdrs[k]);
+		if (!l)
+			goto nomem;
+		x->headers = l;
+	}
+
+	rc = set_options(x, url, timeout_ms);
 	if (rc != CURLE_OK) {
 		snprintf(err, errcap, "libcurl setup failed: %s", curl_easy_strerror(rc));
 		pp_xfer_free(x);
@@ -174,7 +192,37 @@ nomem:
 	return NULL;
 }
 
-static enum pp_transport classify(CURLcode rc)
+int
+pp_xfer_check_url(const char *url, char *err, size_t errcap)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	CURLUcode rc;
+	int ret = -1;
+
+	if (!u) {
+		snprintf(err, errcap, "out of memory checking the URL");
+		return -1;
+	}
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc == CURLUE_OK)
+		rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	if (rc == CURLUE_OK)
+		rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+	if (rc != CURLUE_OK)
+		snprintf(err, errcap, "bad URL '%s': %s", url, curl_url_strerror(rc));
+	else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
+		snprintf(err, errcap, "bad URL '%s': the scheme must be http or https", url);
+	else
+		ret = 0;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+static enum pp_transport
+classify(CURLcode rc)
 {
 	switch (rc) {
 	case CURLE_OK:
@@ -201,7 +249,8 @@ static enum pp_transport classify(CURLcode rc)
 	}
 }
 
-void pp_xfer_ping(struct pp_xfer *x, struct pp_response *r, volatile sig_atomic_t *stop)
+void
+pp_xfer_ping(struct pp_xfer *x, struct pp_reply *r, volatile sig_atomic_t *stop)
 {
 	CURLcode rc;
 
@@ -223,7 +272,8 @@ void pp_xfer_ping(struct pp_xfer *x, struct pp_response *r, volatile sig_atomic_
 	x->r = NULL;
 }
 
-void pp_xfer_free(struct pp_xfer *x)
+void
+pp_xfer_free(struct pp_xfer *x)
 {
 	if (!x)
 		return;
@@ -237,7 +287,8 @@ void pp_xfer_free(struct pp_xfer *x)
 	free(x);
 }
 
-const char *pp_xfer_version(void)
+const char *
+pp_xfer_version(void)
 {
 	return curl_version();
 }

@@ -20,23 +20,29 @@ struct pp_field {
 	char v[PP_FIELD_MAX];
 };
 
-/* One attempt. The body points into the transfer's own buffer and stays
- * valid until the next pp_xfer_ping() or pp_xfer_free(). */
-struct pp_response {
+#define PP_REPLY_BODY_MAX 65536
+
+/* What came back for one attempt (the server's side of it is struct
+ * pp_response in src/response.h). The body points into the transfer's own
+ * buffer and stays valid until the next pp_xfer_ping() or pp_xfer_free(). */
+struct pp_reply {
 	enum pp_transport transport;
-	char errmsg[256];       /* why the transfer failed, "" when it did not */
+	char errmsg[256]; /* why the transfer failed, "" when it did not */
 	long status;
-	char content_type[96];  /* "" when absent */
+	char content_type[96]; /* "" when absent */
 	struct pp_field ratelimit;
 	struct pp_field policy;
 	struct pp_field retry_after;
 	const char *body;
-	size_t body_len;        /* at most PP_BODY_MAX; the rest is discarded */
+	size_t body_len; /* at most PP_REPLY_BODY_MAX; the rest is discarded */
 };
 
-#define PP_BODY_MAX 65536
-
 struct pp_xfer;
+
+/* Checks url with libcurl's own URL parser before anything is sent: an
+ * http:// or https:// URL with a valid host. Returns 0, or -1 with a reason
+ * in err (a usage error: retrying cannot help). */
+int pp_xfer_check_url(const char *url, char *err, size_t errcap);
 
 /* Sets up the handle for POST url with the key. Returns NULL with a reason
  * in err when libcurl cannot be set up (out of memory). The caller keeps
@@ -47,7 +53,7 @@ struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
 /* Sends one ping and fills r. A set *stop (from a signal handler) aborts
  * the transfer: r->transport is then PP_TR_INTERRUPTED. Never fails in
  * any other way: every problem is described in r. */
-void pp_xfer_ping(struct pp_xfer *x, struct pp_response *r, volatile sig_atomic_t *stop);
+void pp_xfer_ping(struct pp_xfer *x, struct pp_reply *r, volatile sig_atomic_t *stop);
 
 void pp_xfer_free(struct pp_xfer *x);
 

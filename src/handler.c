@@ -30,6 +30,15 @@ ping(struct pp_server *srv, struct pp_request *rq)
 	}
 	if (d.admit) {
 		pp_response_pong(&rq->res, p, &d);
+	} else if (srv->cfg->dry_run) {
+		/* Decided and (not) recorded as enforcing would; only the answer
+		 * differs: a pong with the real quota headers. */
+		pp_metrics_throttled_dry(d.refused_by);
+		pp_response_pong(&rq->res, p, &d);
+		if (pp_log_enabled(PP_LOG_DEBUG))
+			pp_log_debug("dry run: would throttle by %s limit, retry in %lld ms",
+			             d.refused_by == PP_LIMIT_GLOBAL ? "global" : "per-key",
+			             (long long)d.retry_ms);
 	} else {
 		pp_metrics_throttled(d.refused_by);
 		pp_response_throttled(&rq->res, p, &d);
@@ -44,6 +53,7 @@ void
 pp_handle(struct pp_server *srv, struct pp_request *rq)
 {
 	struct pp_verdict v;
+	int rc;
 
 	pp_validate(&rq->http, &v);
 	switch (v.route) {
@@ -59,8 +69,14 @@ pp_handle(struct pp_server *srv, struct pp_request *rq)
 		pp_response_json(&rq->res, 200, "{\"status\":\"ok\"}");
 		break;
 	case PP_ROUTE_READYZ:
-		if (pp_store_probe(srv->store) == PP_STORE_OK) {
+		rc = pp_store_probe(srv->store);
+		if (rc == PP_STORE_OK) {
 			pp_response_json(&rq->res, 200, "{\"status\":\"ready\"}");
+		} else if (rc == PP_STORE_EUNAVAIL) {
+			/* A shared store away is not this worker's fault: were
+			 * every pod to go unready at once, nothing would answer,
+			 * not even by on_store_error (SPEC). The body says it. */
+			pp_response_json(&rq->res, 200, "{\"status\":\"ready\",\"store\":\"unavailable\"}");
 		} else {
 			pp_metrics_store_error();
 			pp_response_header(&rq->res, "Retry-After", "1");

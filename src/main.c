@@ -47,12 +47,15 @@ static void
 describe(const struct pp_config *c, char *out, size_t cap)
 {
 	static const char *on_error[] = { "reject", "admit", "local" };
-	char store[1400];
+	char store[1400], global[64] = "off";
 	pp_store_describe(c, store, sizeof(store));
-	snprintf(out, cap, "per-key %u per %lld ms, global %u per %lld ms, store %s, on_store_error %s",
-	         c->policy.per_key.limit, (long long)c->policy.per_key.window_ms,
-	         c->policy.global.limit, (long long)c->policy.global.window_ms, store,
-	         on_error[c->on_store_error]);
+	if (c->policy.global.limit != PP_LIMIT_OFF)
+		snprintf(global, sizeof(global), "%u per %lld ms", c->policy.global.limit,
+		         (long long)c->policy.global.window_ms);
+	snprintf(out, cap, "per-key %u per %lld ms, global %s, store %s, on_store_error %s%s",
+	         c->policy.per_key.limit, (long long)c->policy.per_key.window_ms, global, store,
+	         on_error[c->on_store_error],
+	         c->dry_run ? ", DRY RUN (refusals are answered 200 and counted)" : "");
 }
 
 int

@@ -425,7 +425,7 @@ write_admit(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_poli
 	} else if ((rc = save(txn, s->windows, kk, &kw))) {
 		goto fail;
 	}
-	if ((rc = save(txn, s->windows, gk, &gw)))
+	if (p->global.limit != PP_LIMIT_OFF && (rc = save(txn, s->windows, gk, &gw)))
 		goto fail;
 	if (kw.n) {
 		expiry_key(ek, kw.b[kw.n - 1].t_ms + p->per_key.window_ms, kk->mv_data);
@@ -594,9 +594,12 @@ check_format(struct lmdb_store *s, MDB_txn *txn)
 	return ERR_OTHER_FORMAT;
 }
 
-/* Opens the databases and makes (once per installation) the hashing secret. */
+/* Opens the databases and makes (once per installation) the hashing secret,
+ * unless it comes from key_secret_file: then none is kept here, and one
+ * left by an earlier start is deleted (its windows are dead anyway: every
+ * id changed with the secret). */
 static int
-open_dbs(struct lmdb_store *s, unsigned char secret[32])
+open_dbs(struct lmdb_store *s, const struct pp_config *cfg, unsigned char secret[32])
 {
 	MDB_txn *txn;
 	MDB_val k = { 6, "secret" }, v;
@@ -609,7 +612,18 @@ open_dbs(struct lmdb_store *s, unsigned char secret[32])
 	    (rc = check_format(s, txn)))
 		goto fail;
 	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == 0 && v.mv_size == 32) {
+	if (cfg->key_secret_file[0]) {
+		if (rc == 0) {
+			/* Freed pages are not wiped: the old bytes may linger in
+			 * the file until reused. */
+			pp_log_warn("store: key_secret_file is set; deleting the secret an earlier start "
+			            "kept in %s/data.mdb (remove that file to be sure no copy lingers)",
+			            cfg->db_path);
+			rc = mdb_del(txn, s->meta, &k, NULL);
+		}
+		if (rc && rc != MDB_NOTFOUND)
+			goto fail;
+	} else if (rc == 0 && v.mv_size == 32) {
 		memcpy(secret, v.mv_data, 32);
 	} else if (rc == MDB_NOTFOUND) {
 		randombytes_buf(secret, 32);
@@ -824,7 +838,7 @@ lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 	if ((rc = claim_policy(s, cfg)))
 		goto fail;
 	step = "reserve space in";
-	s->map_size = (size_t)cfg->db_map_size;
+	s->map_size = (size_t)pp_lmdb_map_size(cfg);
 	if ((rc = reserve_space(s, &s->map_size, &s->writemap)))
 		goto fail;
 	step = "create";
@@ -850,7 +864,7 @@ lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 	if (dead)
 		pp_log_warn("store: cleared %d stale reader slots left by dead workers", dead);
 	step = "open databases";
-	if ((rc = open_dbs(s, secret)))
+	if ((rc = open_dbs(s, cfg, secret)))
 		goto fail;
 	step = "begin read";
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn)))
@@ -896,8 +910,9 @@ static uint64_t
 probe_bytes(const struct pp_config *cfg)
 {
 	uint64_t k = pp_limiter_cap(&cfg->policy.per_key), live = pp_lmdb_live_max(cfg) + 1;
-	uint64_t n = 2 * ((k < live ? k : live) + pp_limiter_cap(&cfg->policy.global)) *
-	             sizeof(struct pp_bucket);
+	if (cfg->policy.global.limit != PP_LIMIT_OFF && live < k)
+		k = live;
+	uint64_t n = 2 * (k + pp_limiter_cap(&cfg->policy.global)) * sizeof(struct pp_bucket);
 	return n < PROBE_MIN ? PROBE_MIN : n;
 }
 
@@ -916,12 +931,45 @@ pp_lmdb_map_needed(const struct pp_config *cfg)
 	return pp_lmdb_live_max(cfg) * 260 + gbuckets * 32 + (1ULL << 20) + 3 * probe_bytes(cfg);
 }
 
+#define MAP_AUTO_MIN (64ULL << 20)
+#define MAP_AUTO_OFF (1ULL << 30)
+#define MAP_AUTO_MAX (1ULL << 40) /* db_map_size's own upper bound */
+
+uint64_t
+pp_lmdb_map_size(const struct pp_config *cfg)
+{
+	if (cfg->db_map_size != PP_MAP_AUTO)
+		return cfg->db_map_size;
+	/* Without a global limit nothing bounds the live windows: 1 GiB holds
+	 * about 4 million live admissions. Like any map it is reserved on disk
+	 * where it fits, else written with pwrite and grows as used
+	 * (reserve_space). */
+	if (cfg->policy.global.limit == PP_LIMIT_OFF)
+		return MAP_AUTO_OFF;
+	uint64_t need = (pp_lmdb_map_needed(cfg) + (1ULL << 20) - 1) & ~((1ULL << 20) - 1);
+	return need < MAP_AUTO_MIN ? MAP_AUTO_MIN : need;
+}
+
 /* A map too small for what the limits can keep live is an error: a flood
- * of distinct keys must not be able to fill it. */
+ * of distinct keys must not be able to fill it. With global_limit = off
+ * nothing bounds them, so no size can be checked (pingpong.conf(5)). */
 static int
 lmdb_check(const struct pp_config *cfg, char *err, size_t errlen)
 {
 	uint64_t need = pp_lmdb_map_needed(cfg);
+	if (cfg->policy.global.limit == PP_LIMIT_OFF)
+		return 0;
+	if (cfg->db_map_size == PP_MAP_AUTO) {
+		if (pp_lmdb_map_size(cfg) <= MAP_AUTO_MAX)
+			return 0;
+		snprintf(err, errlen,
+		         "db_map_size = auto: up to %llu admissions can be live at once (global_limit x "
+		         "(per_key_window / global_window + 1)), which need about %llu GiB, more than "
+		         "the largest map (1024 GiB); lower global_limit or the windows",
+		         (unsigned long long)pp_lmdb_live_max(cfg),
+		         (unsigned long long)((need + (1ULL << 30) - 1) >> 30));
+		return -1;
+	}
 	if (cfg->db_map_size < need) {
 		snprintf(err, errlen,
 		         "db_map_size %llu MiB is too small for these limits: up to %llu admissions "
@@ -939,17 +987,249 @@ lmdb_check(const struct pp_config *cfg, char *err, size_t errlen)
 static void
 lmdb_describe(const struct pp_config *cfg, char *out, size_t cap)
 {
-	snprintf(out, cap, "db_path %s, map %llu MiB", cfg->db_path,
-	         (unsigned long long)(cfg->db_map_size >> 20));
+	snprintf(out, cap, "db_path %s, map %llu MiB%s", cfg->db_path,
+	         (unsigned long long)(pp_lmdb_map_size(cfg) >> 20),
+	         cfg->db_map_size == PP_MAP_AUTO ? " (auto)" : "");
+}
+
+/* ---- the operator's calls (pingpongctl) ---------------------------------
+ * Each is one short transaction of its own; the tool keeps no read
+ * transaction (and so no snapshot) between them. */
+
+/* Opens an existing environment only. Without MDB_WRITEMAP and without a
+ * map size of its own: LMDB then adopts the size the workers recorded, and
+ * never truncates or grows the file they have mapped (WRITEMAP's open
+ * ftruncates the file to the opener's map size). */
+static int
+lmdb_attach(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN])
+{
+	char path[PP_CONF_PATH_MAX + 16];
+	struct stat sb;
+	struct lmdb_store *s;
+	MDB_txn *txn;
+	MDB_val k = { 6, "secret" }, v;
+	int rc, dead = 0;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/data.mdb", cfg->db_path);
+	if (stat(path, &sb)) {
+		if (errno == ENOENT)
+			return PP_STORE_ENOSTORE;
+		pp_log_error("store: %s: %s", path, strerror(errno));
+		return PP_STORE_EIO;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		return PP_STORE_ENOMEM;
+	/* No policy lock, no reservation: the tool joins the workers' store
+	 * as it is (writemap 0: a remap never truncates; see adopt_map). */
+	s->policy_fd = -1;
+	snprintf(s->path, sizeof(s->path), "%s", cfg->db_path);
+	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 4)) ||
+	    (rc = mdb_env_open(s->env, cfg->db_path, MDB_NOSYNC, 0600)))
+		goto fail;
+	mdb_reader_check(s->env, &dead);
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "windows", 0, &s->windows)) ||
+	    (rc = mdb_dbi_open(txn, "expiry", 0, &s->expiry)) ||
+	    (rc = mdb_dbi_open(txn, "meta", 0, &s->meta))) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	/* The workers keep a secret here exactly when they have no
+	 * key_secret_file: a mismatch means this tool runs with another
+	 * configuration than theirs, and would hash keys to other ids. */
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == 0 && cfg->key_secret_file[0]) {
+		pp_log_warn("store: %s holds its own hashing secret, so the workers do not use "
+		            "key_secret_file: keys will not match theirs; use their configuration",
+		            cfg->db_path);
+		rc = 0;
+	} else if (rc == MDB_NOTFOUND && !cfg->key_secret_file[0]) {
+		pp_log_error("store: %s keeps no hashing secret: the workers take it from "
+		             "key_secret_file; run with their configuration",
+		             cfg->db_path);
+		mdb_txn_abort(txn);
+		lmdb_close(s);
+		return PP_STORE_ESECRET;
+	} else if (rc == 0 && v.mv_size == PP_SECRET_LEN) {
+		memcpy(secret, v.mv_data, PP_SECRET_LEN);
+	} else if (rc == 0) {
+		rc = MDB_CORRUPTED;
+	} else if (rc == MDB_NOTFOUND) {
+		rc = 0;
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	/* Committing keeps the database handles for later transactions. */
+	if ((rc = mdb_txn_commit(txn)))
+		goto fail;
+	*out = s;
+	return PP_STORE_OK;
+fail:
+	lmdb_close(s);
+	if (rc == MDB_NOTFOUND)
+		return PP_STORE_ENOSTORE; /* workers never opened it */
+	pp_log_error("store: LMDB %s: %s", cfg->db_path, mdb_strerror(rc));
+	return map_rc(rc);
+}
+
+static int
+lmdb_inspect(void *be, const struct pp_keyid *id, const struct pp_policy *p,
+             pp_clock_fn clock, struct pp_store_view *out)
+{
+	struct lmdb_store *s = be;
+	MDB_val kk = { PP_KEYID_LEN, (void *)id->b }, gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY };
+	MDB_txn *txn;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&p->per_key)) ||
+	    grow(&s->gbuf, &s->gcap, pp_limiter_cap(&p->global)))
+		return PP_STORE_ENOMEM;
+	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
+		return map_rc(rc);
+	int64_t now = clock();
+	rc = view(txn, s->windows, &kk, &kw);
+	out->key_found = kw.n > 0; /* an empty window is deleted, never kept */
+	if (rc == 0 && p->global.limit != PP_LIMIT_OFF)
+		rc = view(txn, s->windows, &gk, &gw);
+	if (rc == 0) {
+		pp_limiter_decide(&kw, &gw, p, now, &out->d);
+		out->key_clear_ms = pp_limiter_clear_ms(&kw, &p->per_key, now);
+		if (p->global.limit != PP_LIMIT_OFF)
+			out->global_clear_ms = pp_limiter_clear_ms(&gw, &p->global, now);
+	}
+	mdb_txn_abort(txn);
+	return map_rc(rc);
+}
+
+static int
+lmdb_reset(void *be, const struct pp_keyid *id, const struct pp_policy *p, bool *found)
+{
+	struct lmdb_store *s = be;
+	MDB_val k = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY }, v;
+	MDB_txn *txn;
+	int rc;
+
+	*found = false;
+	if (id) {
+		k.mv_size = PP_KEYID_LEN;
+		k.mv_data = (void *)id->b;
+	}
+	if ((rc = begin_write(s, &txn)))
+		return map_rc(rc);
+	rc = mdb_get(txn, s->windows, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return PP_STORE_OK;
+	}
+	if (rc)
+		goto fail;
+	*found = true;
+	if (id && v.mv_size >= sizeof(struct pp_bucket) && v.mv_size % sizeof(struct pp_bucket) == 0) {
+		/* Its index entry, where write_admit put it (a window changed by a
+		 * config edit since is found by reclaim, which skips the gone). */
+		struct pp_bucket last;
+		unsigned char ek[8 + PP_KEYID_LEN];
+		memcpy(&last, (const char *)v.mv_data + v.mv_size - sizeof(last), sizeof(last));
+		expiry_key(ek, last.t_ms + p->per_key.window_ms, id->b);
+		MDB_val ekv = { sizeof(ek), ek };
+		rc = mdb_del(txn, s->expiry, &ekv, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			goto fail;
+	}
+	if ((rc = mdb_del(txn, s->windows, &k, NULL)))
+		goto fail;
+	return map_rc(mdb_txn_commit(txn));
+fail:
+	mdb_txn_abort(txn);
+	*found = false;
+	return map_rc(rc);
+}
+
+/* Pages on LMDB's free list: its records (database 0) are page lists whose
+ * first word is their length (as mdb_stat -f counts them). */
+static int
+free_pages(MDB_txn *txn, uint64_t *out)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, 0, &c);
+	*out = 0;
+	if (rc)
+		return rc;
+	while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+		size_t n;
+		if (v.mv_size < sizeof(n))
+			continue;
+		memcpy(&n, v.mv_data, sizeof(n));
+		*out += n;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Live per-key windows are the index entries not yet expired: only the
+ * expired ones, at the front of the index, are walked (reclaim keeps them
+ * few), so a store of a million live keys answers at once. */
+static int
+lmdb_stats(void *be, const struct pp_policy *p, pp_clock_fn clock, struct pp_store_stats *out)
+{
+	struct lmdb_store *s = be;
+	MDB_val gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY }, k, v;
+	MDB_stat ws, es, envs;
+	MDB_envinfo info;
+	MDB_txn *txn;
+	MDB_cursor *c = NULL;
+	uint64_t dead = 0, freep = 0;
+	int rc;
+
+	(void)p;
+	memset(out, 0, sizeof(*out));
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
+		return map_rc(rc);
+	int64_t now = clock();
+	if ((rc = mdb_stat(txn, s->windows, &ws)) || (rc = mdb_stat(txn, s->expiry, &es)) ||
+	    (rc = mdb_env_stat(s->env, &envs)) || (rc = mdb_env_info(s->env, &info)) ||
+	    (rc = free_pages(txn, &freep)) || (rc = mdb_cursor_open(txn, s->expiry, &c)))
+		goto out;
+	out->windows = ws.ms_entries;
+	if (mdb_get(txn, s->windows, &gk, &v) == 0 && out->windows)
+		out->windows--;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == 8 + PP_KEYID_LEN && expiry_of(k.mv_data) > now)
+			break;
+		dead++;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	out->live_windows = es.ms_entries > dead ? es.ms_entries - dead : 0;
+	uint64_t pages = (uint64_t)info.me_last_pgno + 1;
+	out->file_bytes = pages * envs.ms_psize;
+	out->bytes_used = (pages > freep ? pages - freep : 0) * envs.ms_psize;
+	out->bytes_max = info.me_mapsize;
+out:
+	if (c)
+		mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return map_rc(rc);
 }
 
 const struct pp_store_ops pp_store_lmdb = {
 	.name = "lmdb",
-	.supports = 0,
+	.supports = PP_STORE_GLOBAL_OFF,
 	.check = lmdb_check,
 	.describe = lmdb_describe,
 	.open = lmdb_open,
 	.hit = lmdb_hit,
 	.probe = lmdb_probe,
 	.close = lmdb_close,
+	.attach = lmdb_attach,
+	.inspect = lmdb_inspect,
+	.reset = lmdb_reset,
+	.stats = lmdb_stats,
 };

@@ -76,6 +76,25 @@ EXTRA_DIST += tests/integration/api.sh tests/integration/cases.sh tests/integrat
 TESTS += tests/faults/valgrind-server.sh
 EXTRA_DIST += tests/faults/valgrind-server.sh
 
+# ---- ops: dry run, global_limit = off, db_map_size = auto, pingpongctl ----
+TESTS += tests/integration/dryrun.sh tests/integration/globaloff.sh
+EXTRA_DIST += tests/integration/dryrun.sh tests/integration/globaloff.sh
+check_PROGRAMS += tests/unit/test_ops
+tests_unit_test_ops_SOURCES = tests/unit/test_ops.c ctl/key.c ctl/key.h $(PP_TEST_TMPDIR)
+tests_unit_test_ops_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ctl
+tests_unit_test_ops_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_ops_LDADD = $(PP_TEST_LIBS)
+UNIT_TESTS += tests/unit/test_ops
+TESTS += tests/unit/test_ops
+TESTS += tests/integration/ctl.sh tests/integration/ctl-stats.sh
+EXTRA_DIST += tests/integration/ctl.sh tests/integration/ctl-stats.sh
+TESTS += tests/integration/automap.sh
+EXTRA_DIST += tests/integration/automap.sh
+# The request path of dry_run and global_limit = off, and pingpongctl beside
+# the workers, under ASan+UBSan too (scripts/test).
+SANITIZED_INTEGRATION_TESTS += tests/integration/dryrun.sh tests/integration/globaloff.sh \
+	tests/integration/ctl.sh
+
 # pingpong-fcgi with the test clock (src/clock.c with PP_TEST_CLOCK: honours
 # PINGPONG_TEST_CLOCK_OFFSET_FILE). Built for tests only, never installed; its
 # clock.o replaces the library's, which the linker then does not pull in.

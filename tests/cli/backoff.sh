@@ -4,15 +4,14 @@
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
-port=$(cli_free_port) || exit 1
-cli_nginx_start "$port" '
+cli_stub '
 		location = /ping {
 			default_type application/json;
 			return 429 "{\"message\":\"You have exceeded your request-limits.\"}";
 		}'
 
 # Requests are due at 0, 1, 3, 7 s (then 15): four in 9 s.
-timeout --preserve-status -s INT 9 "$PINGPONG" --url "http://127.0.0.1:$port" \
+timeout --preserve-status -s INT 9 "$PINGPONG" --url "$CLI_BASE" \
 	--json --key backoff-test >"$CLI_TMP/client.out" 2>"$CLI_TMP/client.err"
 rc=$?
 out=$CLI_TMP/client.out

@@ -4,9 +4,8 @@
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
-port=$(cli_free_port) || exit 1
 # /ping answers nginx's own HTML 502 page until the file "up" exists.
-cli_nginx_start "$port" '
+cli_stub '
 		location = /ping {
 			default_type application/json;
 			if (-f $document_root/up) {
@@ -14,7 +13,7 @@ cli_nginx_start "$port" '
 			}
 			return 502;
 		}'
-url="http://127.0.0.1:$port/ping"
+url="$CLI_BASE/ping"
 
 # 1. Human output: attempts at 0 and 1 s, then Ctrl-C.
 timeout --preserve-status -s INT 2.5 "$PINGPONG" --url "$url" >"$CLI_TMP/human.out" 2>&1

@@ -6,6 +6,10 @@
 #   cli_nginx_start PORT CONF   nginx on 127.0.0.1:PORT with CONF inside server {}
 #                               access log $CLI_TMP/access.log: "msec status method uri"
 #   cli_nginx_stop
+#   cli_stub CONF               nginx with CONF on a free port: $CLI_PORT, and
+#                               $CLI_BASE = http://127.0.0.1:$CLI_PORT
+#   cli_run SECS OUT ARGS...    the client with ARGS, SIGINT after SECS;
+#                               stdout+stderr to OUT, exit code in $CLI_RC
 #   cli_fail MSG / cli_check COND MSG / cli_done
 #   PINGPONG                    the client binary under test
 
@@ -101,6 +105,19 @@ cli_nginx_stop() {
 	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	return 0
+}
+
+cli_stub() {
+	CLI_PORT=$(cli_free_port) || exit 1
+	CLI_BASE=http://127.0.0.1:$CLI_PORT
+	cli_nginx_start "$CLI_PORT" "$1"
+}
+
+cli_run() {
+	local secs=$1 out=$2
+	shift 2
+	timeout --preserve-status -s INT "$secs" "$PINGPONG" "$@" >"$out" 2>&1
+	CLI_RC=$?
 }
 
 # Differences between consecutive access-log times of POST URI (default

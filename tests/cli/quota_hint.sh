@@ -5,8 +5,7 @@
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
-port=$(cli_free_port) || exit 1
-cli_nginx_start "$port" '
+cli_stub '
 		location = /ping {
 			default_type application/json;
 			add_header RateLimit-Policy "\"per-key\";q=1;w=2, \"global\";q=2;w=1" always;
@@ -21,7 +20,7 @@ cli_nginx_start "$port" '
 
 # 1. r=0, t=2 after every pong: pings 2 s apart, not 1 s; 3 pongs in ~4 s.
 start=$(date +%s.%N)
-timeout 15 "$PINGPONG" --url "http://127.0.0.1:$port/ping" --count 3 --json \
+timeout 15 "$PINGPONG" --url "$CLI_BASE/ping" --count 3 --json \
 	>"$CLI_TMP/quota.out" 2>"$CLI_TMP/quota.err"
 rc=$?
 end=$(date +%s.%N)
@@ -40,7 +39,7 @@ cli_check 'awk -v a="$start" -v b="$end" "BEGIN { exit !(b - a < 6.5) }"' "3 pon
 
 # 2. 429 with Retry-After: 2 (the body says 1.2): wait the longer, 2 s.
 : >"$CLI_TMP/access.log"
-timeout --preserve-status -s INT 3.5 "$PINGPONG" --url "http://127.0.0.1:$port/refuse/ping" \
+timeout --preserve-status -s INT 3.5 "$PINGPONG" --url "$CLI_BASE/refuse/ping" \
 	>"$CLI_TMP/refuse.out" 2>&1
 rc=$?
 cli_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"

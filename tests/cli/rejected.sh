@@ -1,6 +1,7 @@
-# rejected.sh - exit codes and what is never printed: usage errors (2),
-# --help/--version (0), a request the server rejects itself (400, 404: 3,
-# no retry loop), and a key given by the user never appears in the output.
+# rejected.sh - exit codes and what is never printed: usage errors (2, at
+# once, also for a URL no request can fix), --help/--version (0), a request
+# the server rejects itself (400, 404: 3, no retry loop), and a key given by
+# the user never appears in the output.
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
@@ -16,9 +17,18 @@ for args in "--count 0" "--interval -1" "--port 70000" "--url http://h --port 1"
 	cli_check '[ ! -s "$CLI_TMP/usage.out" ] && grep -q "^pingpong: " "$CLI_TMP/usage.err"' \
 		"'$args': one line on stderr, nothing on stdout"
 done
+# What no request can fix fails at once, before anything is sent (main
+# retried these forever): another scheme, a host with a space, bad URLs.
+for arg in "--url=ftp://127.0.0.1/ping" "--url=file:///etc/passwd" "--endpoint=a b" \
+	"--endpoint=h/x" "--url=http://a b/ping" "--url=http://[::1/ping"; do
+	timeout 5 "$PINGPONG" "$arg" >"$CLI_TMP/usage.out" 2>"$CLI_TMP/usage.err"
+	rc=$?
+	cli_check '[ "$rc" -eq 2 ]' "'$arg' should be a usage error (2) at once, got $rc"
+	cli_check '[ ! -s "$CLI_TMP/usage.out" ] && grep -q "^pingpong: " "$CLI_TMP/usage.err"' \
+		"'$arg': one line on stderr, nothing on stdout"
+done
 
-port=$(cli_free_port) || exit 1
-cli_nginx_start "$port" '
+cli_stub '
 		location = /ping {
 			default_type application/json;
 			return 400 "{\"error\":\"invalid_secret_key\",\"message\":\"x-secret-key must be at most 256 bytes\"}";
@@ -27,7 +37,7 @@ cli_nginx_start "$port" '
 			return 404;
 		}'
 
-timeout 10 "$PINGPONG" --url "http://127.0.0.1:$port/ping" --key topsecret-1234 \
+timeout 10 "$PINGPONG" --url "$CLI_BASE/ping" --key topsecret-1234 \
 	>"$CLI_TMP/400.out" 2>&1
 rc=$?
 cli_check '[ "$rc" -eq 3 ]' "a 400 should end the client with 3, got $rc"
@@ -35,7 +45,7 @@ cli_check 'grep -q "error: HTTP 400 invalid_secret_key: x-secret-key must be at 
 	"the 400 line"
 cli_check 'grep -q "^pingpong: 1 sent, 0 pongs, 0 throttled, 1 error in .* (rejected)$" "$CLI_TMP/400.out"' "summary after a 400"
 
-PINGPONG_KEY=envsecret-5678 timeout 10 "$PINGPONG" --url "http://127.0.0.1:$port/wrong/ping" --json \
+PINGPONG_KEY=envsecret-5678 timeout 10 "$PINGPONG" --url "$CLI_BASE/wrong/ping" --json \
 	>"$CLI_TMP/404.out" 2>&1
 rc=$?
 cli_check '[ "$rc" -eq 3 ]' "a 404 should end the client with 3, got $rc"

@@ -5,10 +5,9 @@
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
-port=$(cli_free_port) || exit 1
 # limit_rate makes nginx trickle the answer: ~230 bytes at 100 B/s take
 # 1.2-2 s; at 1 B/s it never arrives within the timeout.
-cli_nginx_start "$port" '
+cli_stub '
 		location = /slow/ping {
 			default_type application/json;
 			limit_rate 100;
@@ -24,7 +23,7 @@ cli_nginx_start "$port" '
 
 # 1. Slow pongs, interval 1 s: sent at 0, 2, 4 s (the ticks at 1, 3 s are
 #    missed while waiting), never two back to back.
-timeout 20 "$PINGPONG" --url "http://127.0.0.1:$port/slow/ping" --count 3 --timeout 5 --json \
+timeout 20 "$PINGPONG" --url "$CLI_BASE/slow/ping" --count 3 --timeout 5 --json \
 	>"$CLI_TMP/slow.out" 2>"$CLI_TMP/slow.err"
 rc=$?
 cli_check '[ "$rc" -eq 0 ]' "want exit 0 after 3 slow pongs, got $rc"
@@ -38,7 +37,7 @@ cli_check 'echo "$gaps" | awk "{ exit !(NF == 2 && \$1 >= 1.5 && \$2 >= 1.5) }"'
 
 # 2. An answer that never comes within --timeout 0.5: attempts at 0 and
 #    1.5 s (0.5 s timeout + 1 s backoff), each a timeout line; then Ctrl-C.
-timeout --preserve-status -s INT 3.2 "$PINGPONG" --url "http://127.0.0.1:$port/stall/ping" \
+timeout --preserve-status -s INT 3.2 "$PINGPONG" --url "$CLI_BASE/stall/ping" \
 	--timeout 0.5 >"$CLI_TMP/stall.out" 2>&1
 rc=$?
 cli_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"

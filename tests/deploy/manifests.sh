@@ -35,7 +35,8 @@ echo "ok   no unknown fields (tsc --noEmit over kubernetes-types)"
 
 # The ConfigMap's limits: real keys (a typo would be ignored silently, since
 # unknown PINGPONG_* names are) and values pingpong-fcgi accepts.
-keys=$(sed -n 's/^\([a-z_]*\) *=.*/\1/p' "$S/conf/pingpong.conf.in")
+# The key list is pingpong-fcgi -t's (its key table), plus the synonym fail_open.
+keys=$("$B/pingpong-fcgi" -t -c /dev/null 2>&1 | sed -n 's/^\([a-z_]*\) = .*/\1/p'; echo fail_open)
 env=()
 while IFS= read -r line; do
 	name=${line%%:*}; value=${line#*: }; value=${value//\"/}

@@ -1,7 +1,15 @@
-/* test_store.c - the LMDB store across processes: 8 forked workers hammer one
- * key and the combined log must show exact sliding windows; state survives a
- * reopen; the secret key never reaches the database file in clear. */
+/* test_store.c - the store's properties, run against every backend in
+ * pp_store_backends (a backend that needs a server runs only when
+ * PP_TEST_REDIS_URL names one): 8 forked workers hammer one key and the
+ * combined log must show exact sliding windows; state survives a reopen;
+ * neither the secret key nor the hashing secret reaches the store in clear.
+ * Then on_store_error (reject, admit, local) against a fake failing backend.
+ *
+ * A property test takes the backend's index as _i (tcase_add_loop_test over
+ * the table) and starts with USE_BACKEND(); make_config and open_store then
+ * configure that backend. A plain tcase_add_test runs on LMDB. */
 #include <check.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
@@ -13,8 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "handler.h"
+#include "request.h"
 #include "store.h"
 #include "tmpdir.h"
+
+#ifdef HAVE_HIREDIS
+#include <hiredis/hiredis.h>
+#endif
 
 #define WORKERS   8
 #define RUN_MS    3000   /* each worker hammers for this long ... */
@@ -72,12 +86,88 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The backend under test; plain tests run on LMDB. */
+static const struct pp_store_ops *be = &pp_store_lmdb;
+static char redis_prefix[64];   /* one per test process: tests share no keys */
+static char secret_path[600];   /* key_secret_file for backends that need one */
+
+static size_t
+n_backends(void)
+{
+	size_t n = 0;
+	while (pp_store_backends[n])
+		n++;
+	return n;
+}
+
+/* Picks row i; false (and a note) if it needs a server none names. */
+static bool
+use_backend(int i)
+{
+	be = pp_store_backends[i];
+	if ((be->supports & PP_STORE_SERVER) && !getenv("PP_TEST_REDIS_URL")) {
+		fprintf(stderr, "# %s: skipped, set PP_TEST_REDIS_URL to a running server\n", be->name);
+		return false;
+	}
+	return true;
+}
+#define USE_BACKEND() do { if (!use_backend(_i)) return; } while (0)
+
+/* Writes len bytes from seed to path, mode 0600. */
+static void
+write_secret_file(const char *path, unsigned seed, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (size_t i = 0; i < len; i++)
+		fputc((int)((seed * 2654435761u + i * 40503u) >> 7) & 0xff, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+}
+
 static void
 make_config(struct pp_config *cfg)
 {
+	char err[512];
 	pp_config_defaults(cfg);
 	snprintf(cfg->db_path, sizeof(cfg->db_path), "%s", dbdir);
 	cfg->db_map_size = 16ULL << 20;
+	snprintf(cfg->store, sizeof(cfg->store), "%s", be->name);
+	if (be->supports & PP_STORE_SHARED) {
+		if (!secret_path[0]) {
+			snprintf(secret_path, sizeof(secret_path), "%s/key-secret", tmpdir);
+			write_secret_file(secret_path, 1, 32);
+		}
+		snprintf(cfg->key_secret_file, sizeof(cfg->key_secret_file), "%s", secret_path);
+	}
+	if (be->supports & PP_STORE_SERVER) {
+		ck_assert_msg(pp_config_set(cfg, "redis_url", getenv("PP_TEST_REDIS_URL"), err, sizeof(err)) == 0,
+		              "PP_TEST_REDIS_URL: %s", err);
+		if (!redis_prefix[0])
+			snprintf(redis_prefix, sizeof(redis_prefix), "pptest-%ld-%lld", (long)getpid(),
+			         (long long)time(NULL));
+		snprintf(cfg->redis_prefix, sizeof(cfg->redis_prefix), "%s", redis_prefix);
+	}
+}
+
+/* Opens the backend under test; with a fake clock when it takes one. */
+static void
+open_store(struct pp_store *st, const struct pp_config *cfg)
+{
+	char err[1400];
+	ck_assert_msg(pp_store_check(cfg, err, sizeof(err)) == 0, "%s: %s", be->name, err);
+	ck_assert_int_eq(pp_store_open(st, cfg), PP_STORE_OK);
+	ck_assert_ptr_eq(st->ops, be);
+	if (!(be->supports & PP_STORE_OWN_CLOCK))
+		st->clock = fake_clock;
+}
+
+/* A backend on its own clock is driven by real time: T is now, and the
+ * fake times the tests pick are only offsets they wait for. */
+static bool
+fake_time(void)
+{
+	return !(be->supports & PP_STORE_OWN_CLOCK);
 }
 
 /* One forked worker: opens the store itself (after fork, as SPEC says),
@@ -144,6 +234,7 @@ upper_bound(const int64_t *a, size_t n, int64_t v)
 
 START_TEST(test_hammer_one_key)
 {
+	USE_BACKEND();
 	struct pp_policy p = {
 		.per_key = { .limit = LIMIT, .window_ms = WINDOW_MS },
 		.global = { .limit = 1000000, .window_ms = WINDOW_MS },
@@ -151,6 +242,9 @@ START_TEST(test_hammer_one_key)
 	pid_t pids[WORKERS];
 	struct rec *all = NULL;
 	size_t nall = 0, nadmit = 0, i;
+	struct pp_config cfg;
+
+	make_config(&cfg); /* before the fork: the workers share its files and prefix */
 	int64_t start = now_ms();
 
 	for (int n = 0; n < WORKERS; n++) {
@@ -235,6 +329,7 @@ END_TEST
 
 START_TEST(test_reopen_keeps_state)
 {
+	USE_BACKEND();
 	struct pp_config cfg;
 	struct pp_store ls;
 	struct pp_decision d;
@@ -242,26 +337,36 @@ START_TEST(test_reopen_keeps_state)
 		.per_key = { .limit = 3, .window_ms = 10000 },
 		.global = { .limit = 100, .window_ms = 1000 },
 	};
-	const int64_t T = 1700000000000LL;
+	const int64_t T = fake_time() ? 1700000000000LL : 0;
 
 	make_config(&cfg);
-	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
-	ls.clock = fake_clock;
+	open_store(&ls, &cfg);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(hit_at(&ls, "reopen-key", 10, &p, T + i, &d), PP_STORE_OK);
 		ck_assert_msg(d.admit, "hit %d refused", i);
 	}
+	int64_t first = d.now_ms;
 	pp_store_close(&ls);
 
-	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
-	ls.clock = fake_clock;
+	open_store(&ls, &cfg);
 	ck_assert_int_eq(hit_at(&ls, "reopen-key", 10, &p, T + 10, &d), PP_STORE_OK);
 	ck_assert_msg(!d.admit, "the reopened store forgot the key's window");
 	ck_assert_int_eq(d.refused_by, PP_LIMIT_KEY);
-	ck_assert_int_eq(d.retry_ms, 10000 - 10);
 	/* Another key is its own window. */
 	ck_assert_int_eq(hit_at(&ls, "other-key", 9, &p, T + 10, &d), PP_STORE_OK);
 	ck_assert(d.admit);
+	if (!fake_time()) {
+		/* Real time: the refusal waits for the first admission to age. */
+		ck_assert_int_eq(hit_at(&ls, "reopen-key", 10, &p, 0, &d), PP_STORE_OK);
+		ck_assert(!d.admit);
+		ck_assert_msg(d.retry_ms > 0 && d.retry_ms <= 10000 - (d.now_ms - first) + 2,
+		              "retry_ms %lld, %lld ms after the first admission", (long long)d.retry_ms,
+		              (long long)(d.now_ms - first));
+		pp_store_close(&ls);
+		return;
+	}
+	ck_assert_int_eq(hit_at(&ls, "reopen-key", 10, &p, T + 10, &d), PP_STORE_OK);
+	ck_assert_int_eq(d.retry_ms, 10000 - 10);
 	/* The refusal recorded nothing: the first admission frees at T + 10000. */
 	ck_assert_int_eq(hit_at(&ls, "reopen-key", 10, &p, T + 9999, &d), PP_STORE_OK);
 	ck_assert(!d.admit);
@@ -291,8 +396,80 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
+#ifdef HAVE_HIREDIS
+/* Every key under the test's prefix, DUMPed (and the names themselves). */
+static char *
+redis_bytes(size_t *len)
+{
+	struct pp_config cfg;
+	const char *pw = getenv("PINGPONG_REDIS_PASSWORD");
+	make_config(&cfg);
+	struct timeval tv = { 2, 0 };
+	redisContext *c = cfg.redis.unix_path[0] ? redisConnectUnixWithTimeout(cfg.redis.unix_path, tv)
+	                                         : redisConnectWithTimeout(cfg.redis.host, (int)cfg.redis.port, tv);
+	ck_assert_msg(c && !c->err, "connect to PP_TEST_REDIS_URL: %s", c ? c->errstr : "no memory");
+	if (pw && cfg.redis.user[0])
+		freeReplyObject(redisCommand(c, "AUTH %s %s", cfg.redis.user, pw));
+	else if (pw)
+		freeReplyObject(redisCommand(c, "AUTH %s", pw));
+	freeReplyObject(redisCommand(c, "SELECT %u", cfg.redis.db));
+	char *buf = NULL, cursor[32] = "0", pattern[100];
+	size_t n = 0;
+	snprintf(pattern, sizeof(pattern), "%s*", cfg.redis_prefix);
+	do {
+		redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+		ck_assert_msg(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2, "SCAN failed");
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements; i++) {
+			redisReply *k = r->element[1]->element[i];
+			redisReply *d = redisCommand(c, "DUMP %b", k->str, (size_t)k->len);
+			ck_assert_ptr_nonnull(d);
+			size_t dl = d->type == REDIS_REPLY_STRING ? (size_t)d->len : 0;
+			buf = realloc(buf, n + (size_t)k->len + dl + 1);
+			ck_assert_ptr_nonnull(buf);
+			memcpy(buf + n, k->str, (size_t)k->len);
+			memcpy(buf + n + k->len, d->str, dl);
+			n += (size_t)k->len + dl;
+			freeReplyObject(d);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	redisFree(c);
+	ck_assert_msg(n > 0, "no key under the prefix %s", pattern);
+	*len = n;
+	return buf;
+}
+#endif
+
+/* Everything the store holds, as bytes: the files of an LMDB environment,
+ * or every key a server backend made for this test. */
+static char *
+store_bytes(size_t *len)
+{
+	char path[700];
+	size_t a, b;
+	if (be->supports & PP_STORE_SERVER) {
+#ifdef HAVE_HIREDIS
+		return redis_bytes(len);
+#else
+		ck_abort_msg("%s: no way to read a server's keys in this build", be->name);
+#endif
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", dbdir);
+	char *data = slurp(path, &a);
+	snprintf(path, sizeof(path), "%s/lock.mdb", dbdir);
+	char *lock = slurp(path, &b);
+	data = realloc(data, a + b);
+	ck_assert_ptr_nonnull(data);
+	memcpy(data + a, lock, b);
+	free(lock);
+	*len = a + b;
+	return data;
+}
+
 START_TEST(test_key_never_in_clear)
 {
+	USE_BACKEND();
 	static const char key[] = "CANARY-pingpong-secret-7f3a9c";
 	struct pp_config cfg;
 	struct pp_store ls;
@@ -303,51 +480,331 @@ START_TEST(test_key_never_in_clear)
 		.global = { .limit = 100, .window_ms = 1000 },
 	};
 	const int64_t T = 1700000000000LL;
-	char path[700];
 	size_t len;
 
 	make_config(&cfg);
-	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
-	ls.clock = fake_clock;
+	open_store(&ls, &cfg);
 	for (int i = 0; i < 4; i++) /* admitted and refused */
 		ck_assert_int_eq(hit_at(&ls, key, sizeof(key) - 1, &p, T + i, &d), PP_STORE_OK);
 	pp_store_keyid(ls.secret, key, sizeof(key) - 1, &id);
 	pp_store_close(&ls);
 
-	snprintf(path, sizeof(path), "%s/data.mdb", dbdir);
-	char *data = slurp(path, &len);
-	ck_assert_msg(memmem(data, len, key, sizeof(key) - 1) == NULL, "the key is in data.mdb in clear");
-	/* Proof the search can find something: the keyed hash is there. */
-	ck_assert_msg(memmem(data, len, id.b, sizeof(id.b)) != NULL, "the key's hash is not in data.mdb");
-	free(data);
-	snprintf(path, sizeof(path), "%s/lock.mdb", dbdir);
-	data = slurp(path, &len);
-	ck_assert_msg(memmem(data, len, key, sizeof(key) - 1) == NULL, "the key is in lock.mdb in clear");
+	char *data = store_bytes(&len);
+	ck_assert_msg(memmem(data, len, key, sizeof(key) - 1) == NULL, "%s: the key is in the store in clear",
+	              be->name);
+	/* Proof the search can find something: the keyed hash is there (as
+	 * bytes, or as hex for a backend that keeps text keys). */
+	char hex[2 * PP_KEYID_LEN + 1];
+	for (size_t i = 0; i < PP_KEYID_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id.b[i]);
+	ck_assert_msg(memmem(data, len, id.b, sizeof(id.b)) != NULL || memmem(data, len, hex, 2 * PP_KEYID_LEN),
+	              "%s: the key's hash is not in the store", be->name);
 	free(data);
 }
 END_TEST
 
 /* Same key, same installation: same id; another installation (fresh
- * environment, new secret): another id. */
+ * environment, new secret): another id. Only for a backend that keeps its
+ * own secret (one that takes key_secret_file has none to keep). */
 START_TEST(test_secret_per_installation)
 {
+	USE_BACKEND();
 	struct pp_config cfg;
 	struct pp_store ls;
 	unsigned char s1[32], s2[32];
 
+	if (be->supports & PP_STORE_SHARED)
+		return;
 	make_config(&cfg);
-	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
-	ls.clock = fake_clock;
+	open_store(&ls, &cfg);
 	memcpy(s1, ls.secret, 32);
 	pp_store_close(&ls);
-	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
+	open_store(&ls, &cfg);
 	ck_assert(memcmp(s1, ls.secret, 32) == 0);
 	pp_store_close(&ls);
 	pp_test_rmtree(dbdir);
-	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
+	open_store(&ls, &cfg);
 	memcpy(s2, ls.secret, 32);
 	pp_store_close(&ls);
 	ck_assert_msg(memcmp(s1, s2, 32) != 0, "two installations share a hashing secret");
+}
+END_TEST
+
+/* With key_secret_file the secret is the file's: never in the store, the
+ * same on every open (state kept), and another file gives other ids (the
+ * store sees a fresh window for the same key). */
+START_TEST(test_key_secret_file)
+{
+	USE_BACKEND();
+	static const char key[] = "secret-file-key";
+	struct pp_config cfg;
+	struct pp_store ls;
+	struct pp_decision d;
+	struct pp_keyid id1, id2;
+	struct pp_policy p = {
+		.per_key = { .limit = 1, .window_ms = 60000 },
+		.global = { .limit = 100, .window_ms = 1000 },
+	};
+	const int64_t T = fake_time() ? 1700000000000LL : 0;
+	unsigned char s1[32], fbytes[32];
+	char other[600];
+	size_t len;
+
+	make_config(&cfg);
+	snprintf(cfg.key_secret_file, sizeof(cfg.key_secret_file), "%s/secret-a", tmpdir);
+	write_secret_file(cfg.key_secret_file, 7, 48);
+	FILE *f = fopen(cfg.key_secret_file, "rb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(fbytes, 1, sizeof(fbytes), f), sizeof(fbytes));
+	fclose(f);
+
+	open_store(&ls, &cfg);
+	memcpy(s1, ls.secret, 32);
+	ck_assert_int_eq(hit_at(&ls, key, sizeof(key) - 1, &p, T, &d), PP_STORE_OK);
+	ck_assert(d.admit);
+	pp_store_keyid(ls.secret, key, sizeof(key) - 1, &id1);
+	pp_store_close(&ls);
+	ck_assert_msg(memcmp(s1, (unsigned char[32]){ 0 }, 32) != 0, "no secret was loaded");
+
+	char *data = store_bytes(&len);
+	ck_assert_msg(memmem(data, len, s1, 32) == NULL, "%s: the hashing secret is in the store", be->name);
+	ck_assert_msg(memmem(data, len, fbytes, sizeof(fbytes)) == NULL, "%s: key_secret_file's bytes are in the store",
+	              be->name);
+	ck_assert_msg(memmem(data, len, "secret", 6) == NULL, "%s: the store keeps a 'secret' record", be->name);
+	free(data);
+
+	open_store(&ls, &cfg); /* same file: same secret, the window is still full */
+	ck_assert(memcmp(s1, ls.secret, 32) == 0);
+	ck_assert_int_eq(hit_at(&ls, key, sizeof(key) - 1, &p, T + 1, &d), PP_STORE_OK);
+	ck_assert_msg(!d.admit, "same secret, yet the key's window was forgotten");
+	pp_store_close(&ls);
+
+	snprintf(other, sizeof(other), "%s/secret-b", tmpdir);
+	write_secret_file(other, 8, 48);
+	snprintf(cfg.key_secret_file, sizeof(cfg.key_secret_file), "%s", other);
+	open_store(&ls, &cfg);
+	ck_assert(memcmp(s1, ls.secret, 32) != 0);
+	pp_store_keyid(ls.secret, key, sizeof(key) - 1, &id2);
+	ck_assert(memcmp(id1.b, id2.b, PP_KEYID_LEN) != 0);
+	ck_assert_int_eq(hit_at(&ls, key, sizeof(key) - 1, &p, T + 2, &d), PP_STORE_OK);
+	ck_assert_msg(d.admit, "another secret, yet the same id: the key is still refused");
+	pp_store_close(&ls);
+}
+END_TEST
+
+/* ---- on_store_error against a fake shared backend ------------------------
+ * It answers fake_rc; when that is OK it admits everything (so a refusal
+ * can only come from the local LMDB windows). */
+static int fake_rc;
+static unsigned long fake_hits;
+
+static int
+fake_open(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN])
+{
+	static int state;
+	*out = &state;
+	return PP_STORE_OK;
+}
+
+static int
+fake_hit(void *s, const struct pp_keyid *id, const struct pp_policy *p, pp_clock_fn clock,
+         struct pp_decision *out)
+{
+	fake_hits++;
+	if (fake_rc)
+		return fake_rc;
+	memset(out, 0, sizeof(*out));
+	out->now_ms = clock();
+	out->admit = true;
+	out->refused_by = PP_LIMIT_NONE;
+	return PP_STORE_OK;
+}
+
+static int
+fake_probe(void *s)
+{
+	return fake_rc;
+}
+
+static void
+fake_close(void *s)
+{
+}
+
+static const struct pp_store_ops fake_shared = {
+	.name = "fake", .supports = PP_STORE_SHARED,
+	.open = fake_open, .hit = fake_hit, .probe = fake_probe, .close = fake_close,
+};
+
+static struct pp_config ecfg;
+static struct pp_store est;
+static struct pp_server esrv;
+static struct pp_request *erq;
+
+static void
+error_setup(enum pp_on_error mode)
+{
+	make_config(&ecfg);
+	ecfg.on_store_error = mode;
+	ecfg.policy.per_key.limit = 2;
+	ecfg.policy.global.limit = 100;
+	snprintf(secret_path, sizeof(secret_path), "%s/key-secret", tmpdir);
+	write_secret_file(secret_path, 3, 32);
+	snprintf(ecfg.key_secret_file, sizeof(ecfg.key_secret_file), "%s", secret_path);
+	fake_rc = PP_STORE_OK;
+	fake_hits = 0;
+	ck_assert_int_eq(pp_store_open_backend(&est, &fake_shared, &ecfg), PP_STORE_OK);
+	est.clock = fake_clock;
+	fake_ms = 1700000000000LL;
+	esrv = (struct pp_server){ .cfg = &ecfg, .store = &est };
+	erq = malloc(sizeof(*erq));
+	ck_assert_ptr_nonnull(erq);
+}
+
+/* One POST /ping with key; returns the status. */
+static int
+ping(const char *key)
+{
+	static const char body[] = "{\"request\":\"ping\"}";
+	pp_request_reset(erq);
+	erq->http.method = "POST";
+	pp_request_set_path(erq, "/ping");
+	erq->http.content_type = "application/json";
+	erq->http.key = key;
+	erq->http.key_len = strlen(key);
+	erq->http.body = body;
+	erq->http.body_len = sizeof(body) - 1;
+	pp_handle(&esrv, erq);
+	fake_ms++;
+	return erq->res.status;
+}
+
+static void
+error_teardown(void)
+{
+	pp_store_close(&est);
+	free(erq);
+}
+
+START_TEST(test_on_error_reject)
+{
+	error_setup(PP_ON_ERROR_REJECT);
+	ck_assert_ptr_null(est.local_ops);
+	ck_assert_int_eq(ping("k"), 200);
+	fake_rc = PP_STORE_EUNAVAIL;
+	ck_assert_int_eq(ping("k"), 503);
+	ck_assert_ptr_nonnull(strstr(erq->res.body, "store_unavailable"));
+	ck_assert_ptr_nonnull(strstr(erq->res.headers, "Retry-After: 1"));
+	fake_rc = PP_STORE_EIO;
+	ck_assert_int_eq(ping("k"), 503);
+	ck_assert_uint_eq(fake_hits, 3);
+	error_teardown();
+}
+END_TEST
+
+START_TEST(test_on_error_admit)
+{
+	error_setup(PP_ON_ERROR_ADMIT);
+	fake_rc = PP_STORE_EUNAVAIL;
+	for (int i = 0; i < 5; i++) /* past the limit of 2: nothing counts */
+		ck_assert_int_eq(ping("k"), 200);
+	ck_assert_ptr_null(strstr(erq->res.headers, "RateLimit"));
+	ck_assert_uint_eq(fake_hits, 5);
+	error_teardown();
+}
+END_TEST
+
+/* Counts the lines of path that contain what. */
+static int
+count_lines(const char *path, const char *what)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, what) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* local: while the primary fails, this host's LMDB windows decide (exact:
+ * the limit of 2 holds); when it answers again it decides (the fake admits
+ * what the local windows would refuse); one line when lost, one when back. */
+START_TEST(test_on_error_local)
+{
+	char logpath[600];
+	snprintf(logpath, sizeof(logpath), "%s/stderr", tmpdir);
+	fflush(stderr);
+	int saved = dup(2), fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	close(fd);
+
+	error_setup(PP_ON_ERROR_LOCAL);
+	ck_assert_ptr_eq(est.local_ops, &pp_store_lmdb);
+	ck_assert_int_eq(ping("k"), 200);        /* the primary decides */
+	fake_rc = PP_STORE_EUNAVAIL;
+	ck_assert_int_eq(ping("k"), 200);        /* local: 1 of 2 */
+	ck_assert_int_eq(ping("k"), 200);        /* local: 2 of 2 */
+	ck_assert_int_eq(ping("k"), 429);        /* local: full */
+	ck_assert_ptr_nonnull(strstr(erq->res.headers, "Retry-After"));
+	ck_assert_int_eq(ping("other"), 200);    /* another key, its own window */
+	fake_rc = PP_STORE_EIO;
+	ck_assert_int_eq(ping("k"), 429);        /* EIO too goes local */
+	fake_rc = PP_STORE_OK;
+	ck_assert_int_eq(ping("k"), 200);        /* back: the primary decides */
+	ck_assert_int_eq(ping("k"), 200);
+	fake_rc = PP_STORE_EUNAVAIL;
+	ck_assert_int_eq(ping("k"), 429);        /* lost again: the local windows kept */
+	/* Readiness does not fall with a shared store away. */
+	pp_request_reset(erq);
+	erq->http.method = "GET";
+	pp_request_set_path(erq, "/readyz");
+	pp_handle(&esrv, erq);
+	ck_assert_int_eq(erq->res.status, 200);
+	ck_assert_ptr_nonnull(strstr(erq->res.body, "unavailable"));
+	/* Other errors are not "away": they keep the primary's answer. */
+	fake_rc = PP_STORE_EFULL;
+	ck_assert_int_eq(ping("k"), 503);
+	error_teardown();
+
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+	ck_assert_int_eq(count_lines(logpath, "lost"), 2);
+	ck_assert_int_eq(count_lines(logpath, "is back"), 1);
+	ck_assert_int_eq(count_lines(logpath, "store"), 3);
+}
+END_TEST
+
+/* A backend that fails to open leaves nothing open and the secret wiped. */
+static int
+failing_open(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN])
+{
+	*out = NULL;
+	return PP_STORE_EUNAVAIL;
+}
+
+START_TEST(test_failed_open_wipes_secret)
+{
+	struct pp_store_ops ops = fake_shared;
+	struct pp_config cfg;
+
+	ops.open = failing_open;
+	make_config(&cfg);
+	snprintf(cfg.key_secret_file, sizeof(cfg.key_secret_file), "%s/key-secret", tmpdir);
+	write_secret_file(cfg.key_secret_file, 4, 32);
+	memset(&est, 0x5a, sizeof(est));
+	ck_assert_int_eq(pp_store_open_backend(&est, &ops, &cfg), PP_STORE_EUNAVAIL);
+	ck_assert(memcmp(est.secret, (unsigned char[PP_SECRET_LEN]){ 0 }, PP_SECRET_LEN) == 0);
+	ck_assert_ptr_null(est.be);
+	ck_assert_ptr_null(est.local);
+	pp_store_close(&est); /* a no-op now */
+	/* An unreadable key_secret_file fails before the backend opens. */
+	snprintf(cfg.key_secret_file, sizeof(cfg.key_secret_file), "%s/absent", tmpdir);
+	ck_assert_int_eq(pp_store_open_backend(&est, &fake_shared, &cfg), PP_STORE_ESECRET);
+	ck_assert(memcmp(est.secret, (unsigned char[PP_SECRET_LEN]){ 0 }, PP_SECRET_LEN) == 0);
 }
 END_TEST
 
@@ -355,17 +812,28 @@ int
 main(void)
 {
 	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("lmdb");
+	TCase *tc = tcase_create("every backend");
+	TCase *te = tcase_create("on_store_error");
 	SRunner *sr;
-	int failed;
+	int failed, nb = (int)n_backends();
 
+	/* The property tests, once per row of the backend table. */
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_hammer_one_key);
-	tcase_add_test(tc, test_reopen_keeps_state);
-	tcase_add_test(tc, test_key_never_in_clear);
-	tcase_add_test(tc, test_secret_per_installation);
+	tcase_add_loop_test(tc, test_hammer_one_key, 0, nb);
+	tcase_add_loop_test(tc, test_reopen_keeps_state, 0, nb);
+	tcase_add_loop_test(tc, test_key_never_in_clear, 0, nb);
+	tcase_add_loop_test(tc, test_secret_per_installation, 0, nb);
+	tcase_add_loop_test(tc, test_key_secret_file, 0, nb);
 	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(te, setup, teardown);
+	tcase_add_test(te, test_on_error_reject);
+	tcase_add_test(te, test_on_error_admit);
+	tcase_add_test(te, test_on_error_local);
+	tcase_add_test(te, test_failed_open_wipes_secret);
+	suite_add_tcase(s, te);
+
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

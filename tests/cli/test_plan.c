@@ -1,99 +1,13 @@
-/* check_schedule.c - unit tests of the client's timing with a fake clock:
- * the fixed schedule, pauses, backoff, what each answer means, the options,
- * and whole runs against a simulated sliding-window server. */
+/* test_plan.c - unit tests of cli/plan.c with a fake clock: what each
+ * answer means and how long to wait, and whole runs of the plan and the
+ * schedule against a simulated sliding-window server. */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
 #include "plan.h"
+#include "run.h"
 #include "schedule.h"
-
-START_TEST(grid_without_drift)
-{
-	struct pp_sched s;
-
-	pp_sched_start(&s, 5000, 1000);
-	ck_assert_int_eq(pp_sched_due(&s), 5000);
-	/* Answers arrive at varying times inside the interval: the grid holds. */
-	ck_assert_int_eq(pp_sched_next(&s, 5030), 6000);
-	ck_assert_int_eq(pp_sched_next(&s, 6999), 7000);
-	ck_assert_int_eq(pp_sched_next(&s, 7000), 8000);
-	for (int k = 0; k < 1000; k++)
-		pp_sched_next(&s, pp_sched_due(&s) + 17);
-	ck_assert_int_eq(pp_sched_due(&s), 5000 + 1003 * 1000);
-}
-END_TEST
-
-START_TEST(fractional_interval)
-{
-	struct pp_sched s;
-
-	pp_sched_start(&s, 0, 333);
-	for (int k = 1; k <= 9; k++)
-		ck_assert_int_eq(pp_sched_next(&s, k * 333 - 100), k * 333);
-}
-END_TEST
-
-START_TEST(missed_ticks_are_skipped)
-{
-	struct pp_sched s;
-
-	pp_sched_start(&s, 0, 1000);
-	/* The request sent at 0 took 2.5 s: ticks 1000 and 2000 are gone. */
-	ck_assert_int_eq(pp_sched_next(&s, 2500), 3000);
-	/* Exactly on a tick counts as on time. */
-	ck_assert_int_eq(pp_sched_next(&s, 5000), 5000);
-	ck_assert_int_eq(pp_sched_next(&s, 5001), 6000);
-}
-END_TEST
-
-START_TEST(sleep_never_negative)
-{
-	ck_assert_int_eq(pp_sleep_ms(1000, 400), 600);
-	ck_assert_int_eq(pp_sleep_ms(1000, 1000), 0);
-	ck_assert_int_eq(pp_sleep_ms(1000, 5000), 0);
-}
-END_TEST
-
-START_TEST(pause_moves_the_grid)
-{
-	struct pp_sched s;
-	int64_t d;
-
-	pp_sched_start(&s, 0, 1000);
-	/* Pause shorter than the gap to the next tick: the tick stands. */
-	ck_assert_int_eq(pp_sched_after(&s, 20, 500, &d), 1000);
-	ck_assert_int_eq(d, 0);
-	/* No pause. */
-	ck_assert_int_eq(pp_sched_after(&s, 1020, 0, &d), 2000);
-	ck_assert_int_eq(d, 0);
-	/* A 42 s pause: the next ping is exactly at its end, then every second. */
-	ck_assert_int_eq(pp_sched_after(&s, 2010, 42000, &d), 44010);
-	ck_assert_int_eq(d, 41010); /* past the tick at 3000 */
-	ck_assert_int_eq(pp_sched_after(&s, 44030, 0, &d), 45010);
-	ck_assert_int_eq(pp_sched_after(&s, 45030, 0, &d), 46010);
-}
-END_TEST
-
-START_TEST(backoff_doubles_to_cap)
-{
-	struct pp_backoff b;
-	const int64_t want[] = { 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000 };
-
-	pp_backoff_init(&b, 1000, 60000);
-	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
-		ck_assert_int_eq(pp_backoff_next(&b), want[k]);
-	pp_backoff_reset(&b);
-	ck_assert_int_eq(pp_backoff_next(&b), 1000);
-	/* Nonsense settings are made safe. */
-	pp_backoff_init(&b, 0, -5);
-	ck_assert_int_eq(pp_backoff_next(&b), 1);
-	ck_assert_int_eq(pp_backoff_next(&b), 1);
-}
-END_TEST
 
 /* ---- what an answer means ------------------------------------------- */
 
@@ -103,7 +17,8 @@ static struct pp_plan pl;
 
 static const char *policy_field; /* RateLimit-Policy for answer(), or NULL */
 
-static void answer(long status, const char *body, const char *ratelimit, int64_t retry_after)
+static void
+answer(long status, const char *body, const char *ratelimit, int64_t retry_after)
 {
 	memset(&oc, 0, sizeof(oc));
 	oc.transport = PP_TR_OK;
@@ -118,9 +33,10 @@ static void answer(long status, const char *body, const char *ratelimit, int64_t
 	pp_plan_decide(&oc, &bo, &pl);
 }
 
-static void plan_setup(void)
+static void
+plan_setup(void)
 {
-	pp_backoff_init(&bo, 1000, 60000);
+	pp_backoff_init(&bo, PP_BACKOFF_BASE_MS, PP_BACKOFF_MAX_MS);
 	policy_field = NULL;
 }
 
@@ -150,7 +66,7 @@ END_TEST
 START_TEST(refusal_honours_hints)
 {
 	const char *b = "{\"message\":\"You have exceeded your request-limits.\",\"limit\":\"global\","
-	                "\"retry_after\":0.4,\"throttle_age\":0}";
+			"\"retry_after\":0.4,\"throttle_age\":0}";
 	answer(429, b, "\"per-key\";r=3;t=20, \"global\";r=0;t=1", 1);
 	ck_assert_int_eq(pl.event, PP_EV_THROTTLED);
 	ck_assert_int_eq(pl.why, PP_WHY_RETRY_AFTER);
@@ -220,26 +136,22 @@ START_TEST(errors_retry_and_fatal_stops)
 }
 END_TEST
 
-START_TEST(history_bound)
+/* However long a hint, a pause lasts a day at most (PP_HINT_MAX_S), from
+ * RateLimit t as from Retry-After. */
+START_TEST(pauses_capped_at_a_day)
 {
-	struct pp_hist h;
-
-	pp_hist_init(&h);
-	ck_assert_int_eq(pp_hist_free_in(&h, 1, 3000, 0), -1);
-	pp_hist_add(&h, 0, 10);
-	pp_hist_add(&h, 1000, 1010);
-	/* q=2, w=3 s: the pong sent at 0 (answered at 10) leaves by 3010. */
-	ck_assert_int_eq(pp_hist_free_in(&h, 2, 3000, 1010), 2000);
-	ck_assert_int_eq(pp_hist_free_in(&h, 1, 3000, 1010), 3000);
-	ck_assert_int_eq(pp_hist_free_in(&h, 3, 3000, 1010), -1); /* fewer than q pongs */
-	/* Sent 3 s ago or more: it may be gone, so no bound. */
-	ck_assert_int_eq(pp_hist_free_in(&h, 2, 3000, 3000), -1);
-	ck_assert_int_eq(pp_hist_free_in(&h, 2, 3000, 2999), 11);
-	for (int k = 0; k < 100; k++)
-		pp_hist_add(&h, 5000 + k, 5001 + k);
-	ck_assert_int_eq(pp_hist_free_in(&h, 1, 1000, 5100), 1000);
-	ck_assert_int_eq(pp_hist_free_in(&h, PP_HIST_MAX, 1000, 5100), 1000 - 63);
-	ck_assert_int_eq(pp_hist_free_in(&h, PP_HIST_MAX + 1, 1000, 5100), -1);
+	answer(200, "{\"response\":\"pong\"}", "\"per-key\";r=0;t=3600000", -1);
+	ck_assert_int_eq(pl.why, PP_WHY_QUOTA);
+	ck_assert_int_eq(pl.pause_ms, INT64_C(86400000));
+	answer(429, "{\"message\":\"m\"}", "\"global\";r=0;t=99999999", -1);
+	ck_assert_int_eq(pl.why, PP_WHY_RETRY_AFTER);
+	ck_assert_int_eq(pl.pause_ms, INT64_C(86400000));
+	answer(429, "{\"message\":\"m\"}", NULL, PP_HINT_MAX_S);
+	ck_assert_int_eq(pl.pause_ms, INT64_C(86400000));
+	/* Backoff has its own, named cap. */
+	for (int k = 0; k < 20; k++)
+		answer(503, "", NULL, -1);
+	ck_assert_int_eq(pl.pause_ms, PP_BACKOFF_MAX_MS);
 }
 END_TEST
 
@@ -290,7 +202,8 @@ struct sim_limit {
 	int n;
 };
 
-static int sim_used(struct sim_limit *l, int64_t t)
+static int
+sim_used(struct sim_limit *l, int64_t t)
 {
 	int used = 0;
 	for (int k = 0; k < l->n; k++)
@@ -300,7 +213,8 @@ static int sim_used(struct sim_limit *l, int64_t t)
 }
 
 /* Seconds, rounded up, until the oldest live admission expires. */
-static int64_t sim_t(struct sim_limit *l, int64_t t)
+static int64_t
+sim_t(struct sim_limit *l, int64_t t)
 {
 	int64_t oldest = -1;
 	for (int k = 0; k < l->n; k++)
@@ -317,7 +231,8 @@ struct sim {
 };
 
 /* The server's answer to a request arriving at t. */
-static void sim_serve(struct sim *s, int64_t t)
+static void
+sim_serve(struct sim *s, int64_t t)
 {
 	char rl[128];
 	bool ok = sim_used(&s->key, t) < s->key.q && sim_used(&s->global, t) < s->global.q;
@@ -346,8 +261,9 @@ static void sim_serve(struct sim *s, int64_t t)
 /* Runs the client's loop on a fake clock until `pongs` pongs; each answer
  * takes latency ms. Returns the time of the last answer; sends[] gets the
  * send times. */
-static int64_t sim_run(struct sim *s, int64_t interval, int pongs, int64_t latency,
-                       int64_t *sends, int maxsends, int *nsends)
+static int64_t
+sim_run(struct sim *s, int64_t interval, int pongs, int64_t latency,
+        int64_t *sends, int maxsends, int *nsends)
 {
 	struct pp_sched sc;
 	struct pp_hist h;
@@ -447,115 +363,33 @@ START_TEST(run_slow_server_no_burst)
 }
 END_TEST
 
-/* ---- options -------------------------------------------------------- */
-
-static int parse(const char *env, struct pp_opts *o, char *err, ...)
+static Suite *
+suite(void)
 {
-	char *argv[16] = { "pingpong" };
-	int argc = 1;
-	va_list ap;
+	Suite *s = suite_create("cli-plan");
+	TCase *tc_plan = tcase_create("plan");
+	TCase *tc_runs = tcase_create("runs");
 
-	va_start(ap, err);
-	for (char *a; argc < 15 && (a = va_arg(ap, char *)) != NULL;)
-		argv[argc++] = a;
-	va_end(ap);
-	return pp_opts_parse(argc, argv, env, o, err, 256);
-}
-
-START_TEST(options)
-{
-	struct pp_opts o;
-	char err[256];
-
-	ck_assert_int_eq(parse(NULL, &o, err, NULL), 0);
-	ck_assert_str_eq(o.url, "http://127.0.0.1:8080/ping");
-	ck_assert_int_eq(o.interval_ms, 1000);
-	ck_assert_int_eq(o.count, 0);
-	ck_assert_ptr_null(o.key);
-
-	ck_assert_int_eq(parse("envkey", &o, err, "--endpoint", "example.test", "--port", "81",
-	                       "--interval", "0.25", "--count", "6", "--json", "-q", NULL), 0);
-	ck_assert_str_eq(o.url, "http://example.test:81/ping");
-	ck_assert_int_eq(o.interval_ms, 250);
-	ck_assert_int_eq(o.count, 6);
-	ck_assert(o.json && o.quiet && o.key_from_env);
-	ck_assert_str_eq(o.key, "envkey");
-
-	ck_assert_int_eq(parse("envkey", &o, err, "--key", "k1", "--url", "https://h:8443", NULL), 0);
-	ck_assert_str_eq(o.key, "k1");
-	ck_assert(!o.key_from_env);
-	ck_assert_str_eq(o.url, "https://h:8443/ping");
-	ck_assert_int_eq(parse(NULL, &o, err, "--url", "http://h/x/ping", NULL), 0);
-	ck_assert_str_eq(o.url, "http://h/x/ping");
-	ck_assert_int_eq(parse(NULL, &o, err, "-e", "::1", "-p", "9", NULL), 0);
-	ck_assert_str_eq(o.url, "http://[::1]:9/ping");
-
-	ck_assert_int_eq(parse(NULL, &o, err, "--help", NULL), 0);
-	ck_assert_int_eq(o.action, PP_ACT_HELP);
-	ck_assert_int_eq(parse(NULL, &o, err, "--version", NULL), 0);
-	ck_assert_int_eq(o.action, PP_ACT_VERSION);
-
-	const char *bad[][3] = {
-		{ "--port", "0" }, { "--port", "65536" }, { "--port", "8o" },
-		{ "--interval", "0" }, { "--interval", "-1" }, { "--interval", "nan" },
-		{ "--interval", "1s" }, { "--count", "0" }, { "--count", "x" },
-		{ "--timeout", "" }, { "--key", "" }, { "--key", "a\nb" },
-		{ "--url", "nohost" }, { "--bogus" }, { "--count" }, { "extra" },
-	};
-	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		ck_assert_msg(parse(NULL, &o, err, bad[k][0], bad[k][1], NULL) == -1,
-		              "accepted %s %s", bad[k][0], bad[k][1] ? bad[k][1] : "");
-		ck_assert(err[0] != '\0');
-	}
-	ck_assert_int_eq(parse(NULL, &o, err, "--url", "http://h", "--port", "1", NULL), -1);
-}
-END_TEST
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("cli-schedule");
-	TCase *tc = tcase_create("schedule");
-	TCase *tp = tcase_create("plan");
-	TCase *tr = tcase_create("runs");
-	TCase *to = tcase_create("options");
-
-	tcase_add_test(tc, grid_without_drift);
-	tcase_add_test(tc, fractional_interval);
-	tcase_add_test(tc, missed_ticks_are_skipped);
-	tcase_add_test(tc, sleep_never_negative);
-	tcase_add_test(tc, pause_moves_the_grid);
-	tcase_add_test(tc, backoff_doubles_to_cap);
-	suite_add_tcase(s, tc);
-
-	tcase_add_checked_fixture(tp, plan_setup, NULL);
-	tcase_add_test(tp, pong_with_quota_left);
-	tcase_add_test(tp, pong_with_no_quota_pauses);
-	tcase_add_test(tp, refusal_honours_hints);
-	tcase_add_test(tp, hintless_refusals_back_off);
-	tcase_add_test(tp, errors_retry_and_fatal_stops);
-	tcase_add_test(tp, history_bound);
-	tcase_add_test(tp, refine_within_rounding);
-	suite_add_tcase(s, tp);
-
-	tcase_add_checked_fixture(tr, plan_setup, NULL);
-	tcase_add_test(tr, run_never_refused_with_hints);
-	tcase_add_test(tr, run_default_limits);
-	tcase_add_test(tr, run_hintless_backs_off);
-	tcase_add_test(tr, run_slow_server_no_burst);
-	suite_add_tcase(s, tr);
-
-	tcase_add_test(to, options);
-	suite_add_tcase(s, to);
+	tcase_add_checked_fixture(tc_plan, plan_setup, NULL);
+	tcase_add_test(tc_plan, pong_with_quota_left);
+	tcase_add_test(tc_plan, pong_with_no_quota_pauses);
+	tcase_add_test(tc_plan, refusal_honours_hints);
+	tcase_add_test(tc_plan, hintless_refusals_back_off);
+	tcase_add_test(tc_plan, errors_retry_and_fatal_stops);
+	tcase_add_test(tc_plan, pauses_capped_at_a_day);
+	tcase_add_test(tc_plan, refine_within_rounding);
+	suite_add_tcase(s, tc_plan);
+	tcase_add_checked_fixture(tc_runs, plan_setup, NULL);
+	tcase_add_test(tc_runs, run_never_refused_with_hints);
+	tcase_add_test(tc_runs, run_default_limits);
+	tcase_add_test(tc_runs, run_hintless_backs_off);
+	tcase_add_test(tc_runs, run_slow_server_no_burst);
+	suite_add_tcase(s, tc_runs);
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pp_test_run(suite());
 }

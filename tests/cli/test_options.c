@@ -1,0 +1,132 @@
+/* test_options.c - unit tests of cli/options.c: defaults, every option,
+ * the key from the environment, and the usage errors (exit 2). */
+#include <check.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "options.h"
+#include "run.h"
+
+static int
+parse(const char *env, struct pp_opts *o, char *err, ...)
+{
+	char *argv[16] = { "pingpong" };
+	int argc = 1;
+	va_list ap;
+
+	va_start(ap, err);
+	for (char *a; argc < 15 && (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	va_end(ap);
+	return pp_opts_parse(argc, argv, env, o, err, 256);
+}
+
+START_TEST(options)
+{
+	struct pp_opts o;
+	char err[256];
+
+	ck_assert_int_eq(parse(NULL, &o, err, NULL), 0);
+	ck_assert_str_eq(o.url, "http://127.0.0.1:8080/ping");
+	ck_assert_int_eq(o.interval_ms, 1000);
+	ck_assert_int_eq(o.count, 0);
+	ck_assert_ptr_null(o.key);
+
+	ck_assert_int_eq(parse("envkey", &o, err, "--endpoint", "example.test", "--port", "81",
+	                       "--interval", "0.25", "--count", "6", "--json", "-q", NULL),
+	                 0);
+	ck_assert_str_eq(o.url, "http://example.test:81/ping");
+	ck_assert_int_eq(o.interval_ms, 250);
+	ck_assert_int_eq(o.count, 6);
+	ck_assert(o.json && o.quiet && o.key_from_env);
+	ck_assert_str_eq(o.key, "envkey");
+
+	ck_assert_int_eq(parse("envkey", &o, err, "--key", "k1", "--url", "https://h:8443", NULL), 0);
+	ck_assert_str_eq(o.key, "k1");
+	ck_assert(!o.key_from_env);
+	ck_assert_str_eq(o.url, "https://h:8443/ping");
+	ck_assert_int_eq(parse(NULL, &o, err, "--url", "http://h/x/ping", NULL), 0);
+	ck_assert_str_eq(o.url, "http://h/x/ping");
+	ck_assert_int_eq(parse(NULL, &o, err, "-e", "::1", "-p", "9", NULL), 0);
+	ck_assert_str_eq(o.url, "http://[::1]:9/ping");
+
+	ck_assert_int_eq(parse(NULL, &o, err, "--help", NULL), 0);
+	ck_assert_int_eq(o.action, PP_ACT_HELP);
+	ck_assert_int_eq(parse(NULL, &o, err, "--version", NULL), 0);
+	ck_assert_int_eq(o.action, PP_ACT_VERSION);
+
+	const char *bad[][3] = {
+		{ "--port", "0" },
+		{ "--port", "65536" },
+		{ "--port", "8o" },
+		{ "--interval", "0" },
+		{ "--interval", "-1" },
+		{ "--interval", "nan" },
+		{ "--interval", "1s" },
+		{ "--count", "0" },
+		{ "--count", "x" },
+		{ "--timeout", "" },
+		{ "--key", "" },
+		{ "--key", "a\nb" },
+		{ "--url", "nohost" },
+		{ "--bogus" },
+		{ "--count" },
+		{ "extra" },
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		ck_assert_msg(parse(NULL, &o, err, bad[k][0], bad[k][1], NULL) == -1,
+		              "accepted %s %s", bad[k][0], bad[k][1] ? bad[k][1] : "");
+		ck_assert(err[0] != '\0');
+	}
+	ck_assert_int_eq(parse(NULL, &o, err, "--url", "http://h", "--port", "1", NULL), -1);
+}
+END_TEST
+
+/* What no request can fix is a usage error at once (exit 2), not a retry
+ * loop: another scheme, a host that is no host. */
+START_TEST(unusable_urls)
+{
+	const char *bad[][2] = {
+		{ "--url", "ftp://127.0.0.1/ping" },
+		{ "--url", "file:///etc/passwd" },
+		{ "--url", "gopher://h" },
+		{ "--endpoint", "a b" },
+		{ "--endpoint", "h/x" },
+		{ "--endpoint", "user@h" },
+		{ "--endpoint", "h?x" },
+		{ "--endpoint", "h\tx" },
+	};
+	struct pp_opts o;
+	char err[256];
+
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		ck_assert_msg(parse(NULL, &o, err, bad[k][0], bad[k][1], NULL) == -1, "accepted %s '%s'",
+		              bad[k][0], bad[k][1]);
+		ck_assert(err[0] != '\0');
+	}
+	/* The scheme in any case; names, IPv4, IPv6 with or without brackets. */
+	ck_assert_int_eq(parse(NULL, &o, err, "--url", "HTTPS://h", NULL), 0);
+	ck_assert_str_eq(o.url, "HTTPS://h/ping");
+	ck_assert_int_eq(parse(NULL, &o, err, "-e", "api-1.example_test", NULL), 0);
+	ck_assert_int_eq(parse(NULL, &o, err, "-e", "[fe80::1%25lo]", "-p", "8", NULL), 0);
+	ck_assert_str_eq(o.url, "http://[fe80::1%25lo]:8/ping");
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("cli-options");
+	TCase *tc_options = tcase_create("options");
+
+	tcase_add_test(tc_options, options);
+	tcase_add_test(tc_options, unusable_urls);
+	suite_add_tcase(s, tc_options);
+	return s;
+}
+
+int
+main(void)
+{
+	return pp_test_run(suite());
+}
