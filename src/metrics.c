@@ -91,6 +91,10 @@ pp_metrics_open(const char *dir)
 		goto fail;
 	if (ftruncate(fd, (off_t)sizeof(struct shm)) != 0)
 		goto fail;
+	/* Give the file real blocks before mapping it: a store into a page of a
+	 * sparse file when the disk is full is SIGBUS, not an error. */
+	if ((errno = posix_fallocate(fd, 0, (off_t)sizeof(struct shm))) != 0)
+		goto fail;
 	s = mmap(NULL, sizeof(struct shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (s == MAP_FAILED)
 		goto fail;

@@ -94,3 +94,38 @@ EXTRA_DIST += tests/integration/automap.sh
 # the workers, under ASan+UBSan too (scripts/test).
 SANITIZED_INTEGRATION_TESTS += tests/integration/dryrun.sh tests/integration/globaloff.sh \
 	tests/integration/ctl.sh
+
+# pingpong-fcgi with the test clock (src/clock.c with PP_TEST_CLOCK: honours
+# PINGPONG_TEST_CLOCK_OFFSET_FILE). Built for tests only, never installed; its
+# clock.o replaces the library's, which the linker then does not pull in.
+check_PROGRAMS += tests/pingpong-fcgi-testclock
+tests_pingpong_fcgi_testclock_SOURCES = src/main.c src/fcgi.c src/fcgi.h src/clock.c
+tests_pingpong_fcgi_testclock_CPPFLAGS = $(AM_CPPFLAGS) -DPP_TEST_CLOCK
+tests_pingpong_fcgi_testclock_LDADD = $(PP_CORE_LIBS) $(FCGI_LIBS)
+TESTS += tests/faults/testclock.sh
+EXTRA_DIST += tests/faults/testclock.sh
+TESTS += tests/faults/diskfull.sh
+EXTRA_DIST += tests/faults/diskfull.sh
+
+# Issue 9's LMDB faults: the emptied sweep, another layout, > 126 workers,
+# mixed map sizes (forked processes).
+check_PROGRAMS += tests/unit/test_lmdb_faults
+tests_unit_test_lmdb_faults_SOURCES = tests/unit/test_lmdb_faults.c $(PP_TEST_TMPDIR)
+tests_unit_test_lmdb_faults_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_lmdb_faults_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_lmdb_faults
+TESTS += tests/unit/test_lmdb_faults
+TESTS += tests/faults/readyz-sizes.sh
+EXTRA_DIST += tests/faults/readyz-sizes.sh
+TESTS += tests/faults/policy-clash.sh
+EXTRA_DIST += tests/faults/policy-clash.sh
+
+# pp_log_due on the monotonic clock (replaces clock_gettime/time in-binary).
+check_PROGRAMS += tests/unit/test_log_due
+tests_unit_test_log_due_SOURCES = tests/unit/test_log_due.c
+tests_unit_test_log_due_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_log_due_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_log_due
+TESTS += tests/unit/test_log_due
+TESTS += tests/faults/man-facts.sh
+EXTRA_DIST += tests/faults/man-facts.sh
