@@ -28,8 +28,8 @@
 enum key_type {
 	KEY_PATH,     /* a file or directory name; empty allowed when min is 0 */
 	KEY_STRING,   /* char[], checked by the row's hook if any */
-	KEY_SIZE,     /* uint64_t bytes, K/M/G suffixes */
-	KEY_COUNT,    /* uint32_t */
+	KEY_SIZE,     /* uint64_t bytes, K/M/G suffixes; or one of the row's words */
+	KEY_COUNT,    /* uint32_t; or one of the row's words */
 	KEY_DURATION, /* int64_t ms, ms/s/m/h suffixes */
 	KEY_BOOL,     /* bool */
 	KEY_ENUM,     /* int, one of the row's names */
@@ -47,7 +47,9 @@ struct key {
 	size_t size;        /* of the field: strings are bounded by it */
 	uint64_t min, max;  /* count, size, duration (ms); path/string length */
 	const char *def;    /* the default, in the file's syntax */
-	const struct enum_name *names; /* KEY_ENUM, NULL-terminated */
+	const struct enum_name *names; /* KEY_ENUM, KEY_STRING: the values allowed;
+	                                * KEY_COUNT, KEY_SIZE: words allowed besides
+	                                * numbers ("off", "auto"); NULL-terminated */
 	bool alias;         /* a synonym of another row: not listed by -t */
 	/* After the generic parse of a string: reject or derive. */
 	int (*hook)(struct pp_config *cfg, const char *v, char *err, size_t errlen);
@@ -73,6 +75,9 @@ static const struct enum_name log_level_names[] = {
 static const struct enum_name store_names[] = {
 	{ "lmdb", 0 }, { "redis", 1 }, { NULL, 0 },
 };
+/* Words a number key takes besides numbers (KEY_COUNT, KEY_SIZE). */
+static const struct enum_name map_size_words[] = { { "auto", PP_MAP_AUTO }, { NULL, 0 } };
+static const struct enum_name limit_words[] = { { "off", PP_LIMIT_OFF }, { NULL, 0 } };
 
 static int redis_url_hook(struct pp_config *, const char *, char *, size_t);
 static int redis_prefix_hook(struct pp_config *, const char *, char *, size_t);
@@ -83,13 +88,14 @@ static int sentinels_hook(struct pp_config *, const char *, char *, size_t);
 
 static const struct key keys[] = {
 	{ "db_path", KEY_PATH, F(db_path), 1, 0, PP_LOCALSTATEDIR "/lib/pingpong", NULL, false, NULL },
-	{ "db_map_size", KEY_SIZE, F(db_map_size), MAP_MIN, MAP_MAX, "64M", NULL, false, NULL },
+	{ "db_map_size", KEY_SIZE, F(db_map_size), MAP_MIN, MAP_MAX, "auto", map_size_words, false, NULL },
 	{ "per_key_limit", KEY_COUNT, F(policy.per_key.limit), 1, LIMIT_MAX, "10", NULL, false, NULL },
 	{ "per_key_window", KEY_DURATION, F(policy.per_key.window_ms), 1, WINDOW_MAX_MS, "60s", NULL, false, NULL },
-	{ "global_limit", KEY_COUNT, F(policy.global.limit), 1, LIMIT_MAX, "2", NULL, false, NULL },
+	{ "global_limit", KEY_COUNT, F(policy.global.limit), 1, LIMIT_MAX, "2", limit_words, false, NULL },
 	{ "global_window", KEY_DURATION, F(policy.global.window_ms), 1, WINDOW_MAX_MS, "1s", NULL, false, NULL },
 	{ "on_store_error", KEY_ENUM, F(on_store_error), 0, 0, "reject", on_error_names, false, NULL },
 	{ "fail_open", KEY_ENUM, F(on_store_error), 0, 0, "no", fail_open_names, true, NULL },
+	{ "dry_run", KEY_BOOL, F(dry_run), 0, 0, "no", NULL, false, NULL },
 	{ "log_level", KEY_ENUM, F(log_level), 0, 0, "info", log_level_names, false, NULL },
 	{ "store", KEY_STRING, F(store), 1, 0, "lmdb", store_names, false, NULL },
 	{ "key_secret_file", KEY_PATH, F(key_secret_file), 0, 0, "", NULL, false, NULL },
@@ -239,6 +245,28 @@ list_names(const struct enum_name *n, char *out, size_t cap)
 	}
 }
 
+/* The row's word equal to v (any case), or NULL. */
+static const struct enum_name *
+find_word(const struct enum_name *words, const char *v)
+{
+	for (size_t i = 0; words[i].name; i++)
+		if (strcasecmp(v, words[i].name) == 0)
+			return &words[i];
+	return NULL;
+}
+
+/* The row's word for the value val, or NULL (a number prints as one). */
+static const char *
+word_of(const struct key *k, uint64_t val)
+{
+	if (!k->names)
+		return NULL;
+	for (size_t i = 0; k->names[i].name; i++)
+		if ((uint64_t)k->names[i].value == val)
+			return k->names[i].name;
+	return NULL;
+}
+
 /* Parses v as k's type into a local copy, then stores it: a rejected value
  * leaves the field as it was. */
 static int
@@ -250,6 +278,22 @@ set_key(struct pp_config *cfg, const struct key *k, const char *v, char *err, si
 	bool b;
 	size_t n;
 
+	if ((k->type == KEY_COUNT || k->type == KEY_SIZE) && k->names) {
+		const struct enum_name *w = find_word(k->names, v);
+		if (w) {
+			if (k->type == KEY_COUNT) {
+				uint32_t w32 = (uint32_t)w->value;
+				memcpy(field, &w32, sizeof(w32));
+			} else {
+				u = (uint64_t)w->value;
+				memcpy(field, &u, sizeof(u));
+			}
+			return 0;
+		}
+		list_names(k->names, names, sizeof(names));
+	} else {
+		names[0] = '\0';
+	}
 	switch (k->type) {
 	case KEY_PATH:
 	case KEY_STRING:
@@ -278,15 +322,17 @@ set_key(struct pp_config *cfg, const struct key *k, const char *v, char *err, si
 		if (parse_size(v, &u) || u < k->min || u > k->max) {
 			format_size(k->min, lo, sizeof(lo));
 			format_size(k->max, hi, sizeof(hi));
-			snprintf(err, errlen, "%s: '%s' is not a size from %s to %s (e.g. 64M)", k->name, v, lo, hi);
+			snprintf(err, errlen, "%s: '%s' is not a size from %s to %s (e.g. 64M)%s%s", k->name, v,
+			         lo, hi, names[0] ? " or " : "", names);
 			return -1;
 		}
 		memcpy(field, &u, sizeof(u));
 		return 0;
 	case KEY_COUNT:
 		if (parse_uint(v, k->max, &u) || u < k->min) {
-			snprintf(err, errlen, "%s: '%s' is not a whole number from %llu to %llu", k->name, v,
-			         (unsigned long long)k->min, (unsigned long long)k->max);
+			snprintf(err, errlen, "%s: '%s' is not a whole number from %llu to %llu%s%s", k->name, v,
+			         (unsigned long long)k->min, (unsigned long long)k->max,
+			         names[0] ? " or " : "", names);
 			return -1;
 		}
 		uint32_t u32 = (uint32_t)u;
@@ -373,11 +419,14 @@ pp_config_print(const struct pp_config *cfg, FILE *f)
 		case KEY_SIZE:
 			memcpy(&u, field, sizeof(u));
 			format_size(u, buf, sizeof(buf));
-			fprintf(f, "%s = %s\n", k->name, buf);
+			fprintf(f, "%s = %s\n", k->name, word_of(k, u) ? word_of(k, u) : buf);
 			break;
 		case KEY_COUNT:
 			memcpy(&u32, field, sizeof(u32));
-			fprintf(f, "%s = %" PRIu32 "\n", k->name, u32);
+			if (word_of(k, u32))
+				fprintf(f, "%s = %s\n", k->name, word_of(k, u32));
+			else
+				fprintf(f, "%s = %" PRIu32 "\n", k->name, u32);
 			break;
 		case KEY_DURATION:
 			memcpy(&ms, field, sizeof(ms));

@@ -28,11 +28,14 @@ struct pp_redis_addr {
 };
 
 #define PP_CONF_PATH_MAX 1024
+/* db_map_size = auto: the store sizes its map from the limits. */
+#define PP_MAP_AUTO 0
 
 struct pp_config {
 	char     db_path[PP_CONF_PATH_MAX];
-	uint64_t db_map_size;        /* bytes */
-	struct pp_policy policy;
+	uint64_t db_map_size;        /* bytes, or PP_MAP_AUTO */
+	struct pp_policy policy;     /* policy.global.limit PP_LIMIT_OFF: no global limit */
+	bool     dry_run;            /* decide and record, but answer 200 to refusals */
 	enum pp_on_error on_store_error;
 	enum pp_log_level log_level;
 	char     store[16];          /* a backend name: lmdb | redis */

@@ -30,6 +30,15 @@ ping(struct pp_server *srv, struct pp_request *rq)
 	}
 	if (d.admit) {
 		pp_response_pong(&rq->res, p, &d);
+	} else if (srv->cfg->dry_run) {
+		/* Decided and (not) recorded as enforcing would; only the answer
+		 * differs: a pong with the real quota headers. */
+		pp_metrics_throttled_dry(d.refused_by);
+		pp_response_pong(&rq->res, p, &d);
+		if (pp_log_enabled(PP_LOG_DEBUG))
+			pp_log_debug("dry run: would throttle by %s limit, retry in %lld ms",
+			             d.refused_by == PP_LIMIT_GLOBAL ? "global" : "per-key",
+			             (long long)d.retry_ms);
 	} else {
 		pp_metrics_throttled(d.refused_by);
 		pp_response_throttled(&rq->res, p, &d);

@@ -47,6 +47,8 @@ pp_limiter_inspect(const struct pp_window *w, const struct pp_limit *l,
 	uint32_t first = first_live(w, l, now), i;
 
 	memset(out, 0, sizeof(*out));
+	if (l->limit == PP_LIMIT_OFF)
+		return;
 	for (i = first; i < w->n; i++)
 		used += w->b[i].n;
 	out->used = used > UINT32_MAX ? UINT32_MAX : (uint32_t)used;
@@ -87,7 +89,8 @@ pp_limiter_decide(const struct pp_window *key, const struct pp_window *global,
 	pp_limiter_inspect(key, &p->per_key, now, &out->key);
 	pp_limiter_inspect(global, &p->global, now, &out->global);
 	out->rewrite = (key->n && key->b[key->n - 1].t_ms > now) ||
-	               (global->n && global->b[global->n - 1].t_ms > now);
+	               (p->global.limit != PP_LIMIT_OFF && global->n &&
+	                global->b[global->n - 1].t_ms > now);
 	out->admit = !out->key.full && !out->global.full;
 	out->refused_by = PP_LIMIT_NONE;
 	if (out->admit)
@@ -127,6 +130,14 @@ pp_limiter_prune(struct pp_window *w, const struct pp_limit *l, int64_t now)
 	}
 	w->n = j;
 	return j;
+}
+
+int64_t
+pp_limiter_clear_ms(const struct pp_window *w, const struct pp_limit *l, int64_t now)
+{
+	if (w->n == 0 || first_live(w, l, now) == w->n)
+		return 0;
+	return clamp(w->b[w->n - 1].t_ms, now) + l->window_ms - now;
 }
 
 /* Whether recording at now fits in w->cap, without changing w. */
@@ -173,20 +184,25 @@ int
 pp_limiter_admit(struct pp_window *key, struct pp_window *global,
                  const struct pp_policy *p, int64_t now, struct pp_decision *out)
 {
+	bool global_on = p->global.limit != PP_LIMIT_OFF;
+
 	pp_limiter_decide(key, global, p, now, out);
 	if (!out->admit) {
 		if (out->rewrite) {
 			pp_limiter_prune(key, &p->per_key, now);
-			pp_limiter_prune(global, &p->global, now);
+			if (global_on)
+				pp_limiter_prune(global, &p->global, now);
 		}
 		return 0;
 	}
 	/* Both or neither: check room in each before recording either. */
-	if (!fits(key, &p->per_key, now) || !fits(global, &p->global, now))
+	if (!fits(key, &p->per_key, now) || (global_on && !fits(global, &p->global, now)))
 		return -1;
 	pp_limiter_record(key, &p->per_key, now);
-	pp_limiter_record(global, &p->global, now);
 	counted(&out->key, key, &p->per_key, now);
-	counted(&out->global, global, &p->global, now);
+	if (global_on) {
+		pp_limiter_record(global, &p->global, now);
+		counted(&out->global, global, &p->global, now);
+	}
 	return 0;
 }

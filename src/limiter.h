@@ -21,9 +21,14 @@ struct pp_window {
 };
 
 struct pp_limit {
-	uint32_t limit;     /* admissions allowed in any window, >= 1 */
+	uint32_t limit;     /* admissions allowed in any window, >= 1; for the
+	                     * global limit PP_LIMIT_OFF: there is none */
 	int64_t  window_ms; /* window length, >= 1 */
 };
+
+/* policy.global.limit = PP_LIMIT_OFF (global_limit = off): the global
+ * window is never full, never recorded, and its state reads all zero. */
+#define PP_LIMIT_OFF 0u
 
 enum pp_limit_id { PP_LIMIT_NONE = -1, PP_LIMIT_KEY = 0, PP_LIMIT_GLOBAL = 1 };
 
@@ -56,7 +61,8 @@ struct pp_decision {
 };
 
 /* Times later than now (a clock stepped backwards) count as now, so a key is
- * never locked out for longer than its window. */
+ * never locked out for longer than its window. A limit of PP_LIMIT_OFF
+ * gives an all-zero state. */
 void pp_limiter_inspect(const struct pp_window *w, const struct pp_limit *l,
                         int64_t now_ms, struct pp_window_state *out);
 
@@ -77,6 +83,10 @@ uint32_t pp_limiter_prune(struct pp_window *w, const struct pp_limit *l, int64_t
 
 /* Buckets a window of this limit can need: min(limit, window_ms) + 1. */
 uint32_t pp_limiter_cap(const struct pp_limit *l);
+
+/* Until every live admission of w has expired (the window has all its
+ * quota back), from now_ms; 0 if none is live. For pingpongctl inspect. */
+int64_t pp_limiter_clear_ms(const struct pp_window *w, const struct pp_limit *l, int64_t now_ms);
 
 /* Full decision and record in one step, for a caller holding both windows
  * writable (the store's write transaction). On admit both windows are

@@ -58,12 +58,16 @@ pp_log(enum pp_log_level level, const char *fmt, ...)
 int
 pp_log_due(struct pp_log_limit *lim, int every, unsigned long *count)
 {
-	time_t t = time(NULL);
+	/* The monotonic clock: a wall clock stepped back would silence the
+	 * line for the length of the step. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	lim->count++;
-	if (lim->last != 0 && t - lim->last < every)
+	if (lim->logged && ts.tv_sec - lim->last < every)
 		return 0;
 	*count = lim->count;
-	lim->last = t;
+	lim->last = ts.tv_sec;
+	lim->logged = 1;
 	lim->count = 0;
 	return 1;
 }

@@ -18,7 +18,8 @@ void pp_log(enum pp_log_level level, const char *fmt, ...)
  * were due since the last true (this one included); the caller logs that
  * count once instead of a line per request. */
 struct pp_log_limit {
-	time_t last;
+	time_t last;   /* CLOCK_MONOTONIC seconds of the last true */
+	int logged;    /* zeroed: the first call is due */
 	unsigned long count;
 };
 int pp_log_due(struct pp_log_limit *lim, int every, unsigned long *count);

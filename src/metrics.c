@@ -54,6 +54,7 @@ struct shm {
 	atomic_uint_least64_t store_errors;
 	atomic_uint_least64_t duration[N_BUCKETS + 1]; /* per bucket, last: +Inf */
 	atomic_uint_least64_t duration_sum_us;
+	atomic_uint_least64_t throttled_dry[2];       /* dry_run = yes: would have refused */
 };
 
 static struct shm *shm;
@@ -89,6 +90,10 @@ pp_metrics_open(const char *dir)
 	if (st.st_size != (off_t)sizeof(struct shm) && ftruncate(fd, 0) != 0)
 		goto fail;
 	if (ftruncate(fd, (off_t)sizeof(struct shm)) != 0)
+		goto fail;
+	/* Give the file real blocks before mapping it: a store into a page of a
+	 * sparse file when the disk is full is SIGBUS, not an error. */
+	if ((errno = posix_fallocate(fd, 0, (off_t)sizeof(struct shm))) != 0)
 		goto fail;
 	s = mmap(NULL, sizeof(struct shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (s == MAP_FAILED)
@@ -176,6 +181,14 @@ pp_metrics_throttled(enum pp_limit_id which)
 }
 
 void
+pp_metrics_throttled_dry(enum pp_limit_id which)
+{
+	if (shm == NULL || (which != PP_LIMIT_KEY && which != PP_LIMIT_GLOBAL))
+		return;
+	add(&shm->throttled_dry[which], 1);
+}
+
+void
 pp_metrics_store_error(void)
 {
 	if (shm != NULL)
@@ -226,6 +239,12 @@ render_counters(struct out *o)
 	       "pingpong_throttled_total{limit=\"per-key\"} %" PRIu64 "\n"
 	       "pingpong_throttled_total{limit=\"global\"} %" PRIu64 "\n",
 	    get(&shm->throttled[PP_LIMIT_KEY]), get(&shm->throttled[PP_LIMIT_GLOBAL]));
+	/* Same family: dry_run="true" counts what dry_run = yes answered 200
+	 * but would have refused; the series without the label stay as they
+	 * were, so existing queries keep meaning "refused". */
+	put(o, "pingpong_throttled_total{limit=\"per-key\",dry_run=\"true\"} %" PRIu64 "\n"
+	       "pingpong_throttled_total{limit=\"global\",dry_run=\"true\"} %" PRIu64 "\n",
+	    get(&shm->throttled_dry[PP_LIMIT_KEY]), get(&shm->throttled_dry[PP_LIMIT_GLOBAL]));
 
 	put(o, "# HELP pingpong_store_errors_total Rate-limit store operations that failed.\n"
 	       "# TYPE pingpong_store_errors_total counter\n"

@@ -17,6 +17,8 @@ void pp_metrics_close(void);
 void pp_metrics_request(int status, double seconds);
 /* One refusal, by the limit that refused. */
 void pp_metrics_throttled(enum pp_limit_id which);
+/* One refusal that dry_run = yes answered with 200 instead. */
+void pp_metrics_throttled_dry(enum pp_limit_id which);
 /* One store error (whatever the fail_open policy did with it). */
 void pp_metrics_store_error(void);
 

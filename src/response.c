@@ -104,6 +104,13 @@ pp_ceil_seconds(int64_t ms)
 void
 pp_response_quota_headers(struct pp_response *r, const struct pp_policy *p, const struct pp_decision *d)
 {
+	if (p->global.limit == PP_LIMIT_OFF) { /* global_limit = off: no global item */
+		pp_response_header(r, "RateLimit-Policy", "\"per-key\";q=%u;w=%lld",
+		                   p->per_key.limit, pp_ceil_seconds(p->per_key.window_ms));
+		pp_response_header(r, "RateLimit", "\"per-key\";r=%u;t=%lld",
+		                   d->key.remaining, pp_ceil_seconds(d->key.reset_ms));
+		return;
+	}
 	pp_response_header(r, "RateLimit-Policy", "\"per-key\";q=%u;w=%lld, \"global\";q=%u;w=%lld",
 	                   p->per_key.limit, pp_ceil_seconds(p->per_key.window_ms),
 	                   p->global.limit, pp_ceil_seconds(p->global.window_ms));

@@ -29,6 +29,8 @@ pp_store_strerror(int rc)
 	case PP_STORE_EBUSY: return "no free reader slot";
 	case PP_STORE_EUNAVAIL: return "store unavailable";
 	case PP_STORE_ESECRET: return "no usable hashing secret";
+	case PP_STORE_ENOSTORE: return "no store there yet";
+	case PP_STORE_ENOTSUP: return "not supported by this backend";
 	default: return "unknown store error";
 	}
 }
@@ -51,6 +53,12 @@ pp_store_check_backend(const struct pp_store_ops *ops, const struct pp_config *c
 	if ((ops->supports & PP_STORE_SHARED) && !cfg->key_secret_file[0]) {
 		snprintf(err, errlen, "store = %s is shared by every host: set key_secret_file to a file "
 		         "of at least 32 random bytes, the same on every host", ops->name);
+		return -1;
+	}
+	/* A backend that never learnt "no global limit" would read a limit of
+	 * 0 as a window that is always full, and refuse everything. */
+	if (cfg->policy.global.limit == PP_LIMIT_OFF && !(ops->supports & PP_STORE_GLOBAL_OFF)) {
+		snprintf(err, errlen, "global_limit = off is not supported by store = %s", ops->name);
 		return -1;
 	}
 	return ops->check ? ops->check(cfg, err, errlen) : 0;
@@ -209,4 +217,62 @@ pp_store_close(struct pp_store *st)
 	sodium_memzero(st->secret, sizeof(st->secret));
 	st->be = NULL;
 	st->local = NULL;
+}
+
+/* ---- the operator's side (pingpongctl) -------------------------------- */
+
+int
+pp_store_attach(struct pp_store *st, const struct pp_config *cfg)
+{
+	const struct pp_store_ops *ops = pp_store_find(cfg->store);
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (!ops)
+		return PP_STORE_EIO;
+	if (!ops->attach)
+		return PP_STORE_ENOTSUP;
+	if (sodium_init() < 0)
+		return PP_STORE_EIO;
+	st->ops = ops;
+	st->clock = pp_clock_now_ms;
+	if (cfg->key_secret_file[0] && (rc = secret_from_file(cfg, st->secret)))
+		goto fail;
+	if ((rc = ops->attach(&st->be, cfg, st->secret)))
+		goto fail;
+	return PP_STORE_OK;
+fail:
+	pp_store_close(st);
+	return rc;
+}
+
+int
+pp_store_inspect(struct pp_store *st, const char *key, size_t key_len,
+                 const struct pp_policy *p, struct pp_store_view *out)
+{
+	struct pp_keyid id;
+	if (!st->ops->inspect)
+		return PP_STORE_ENOTSUP;
+	pp_store_keyid(st->secret, key, key_len, &id);
+	return st->ops->inspect(st->be, &id, p, st->clock, out);
+}
+
+int
+pp_store_reset(struct pp_store *st, const char *key, size_t key_len,
+               const struct pp_policy *p, bool *found)
+{
+	struct pp_keyid id;
+	if (!st->ops->reset)
+		return PP_STORE_ENOTSUP;
+	if (key)
+		pp_store_keyid(st->secret, key, key_len, &id);
+	return st->ops->reset(st->be, key ? &id : NULL, p, found);
+}
+
+int
+pp_store_stats(struct pp_store *st, const struct pp_policy *p, struct pp_store_stats *out)
+{
+	if (!st->ops->stats)
+		return PP_STORE_ENOTSUP;
+	return st->ops->stats(st->be, p, st->clock, out);
 }

@@ -21,6 +21,8 @@ enum {
 	PP_STORE_EUNAVAIL = -5, /* the backend is away (a server down, timed out,
 	                         * or in its retry hold-off); nothing was decided */
 	PP_STORE_ESECRET = -6,  /* key_secret_file unreadable or unfit */
+	PP_STORE_ENOSTORE = -7, /* attach: no store there yet (nothing created) */
+	PP_STORE_ENOTSUP = -8,  /* the backend has no such operation */
 };
 /* A static string for any rc (unknown codes included). */
 const char *pp_store_strerror(int rc);
@@ -37,6 +39,26 @@ struct pp_keyid {
  * after taking the write lock, so recorded times follow commit order. */
 typedef int64_t (*pp_clock_fn)(void);
 
+/* pingpongctl inspect: one key's window and the global one at now, as a
+ * request now would be decided; nothing is recorded. */
+struct pp_store_view {
+	struct pp_decision d;    /* d.key, d.global: used, remaining, reset_ms,
+	                          * retry_ms; d.admit: would a request pass now */
+	bool key_found;          /* the store holds a record for the key */
+	int64_t key_clear_ms;    /* until every live admission has expired: */
+	int64_t global_clear_ms; /* the window has all its quota back; 0 if so */
+};
+
+/* pingpongctl stats. Counts are exact at one snapshot. */
+struct pp_store_stats {
+	uint64_t windows;      /* per-key windows stored */
+	uint64_t live_windows; /* of those, holding a live admission now */
+	uint64_t bytes_used;   /* LMDB: pages in use (not free) x page size;
+	                        * Redis: used_memory */
+	uint64_t bytes_max;    /* LMDB: the map size; Redis: maxmemory (0: none) */
+	uint64_t file_bytes;   /* LMDB: the highest page ever used; 0 elsewhere */
+};
+
 /* Capability flags of a backend (pp_store_ops.supports). */
 #define PP_STORE_OWN_CLOCK 0x1u /* decisions use the store's own clock (Redis
                                  * TIME): pp_store.clock is not read, so a fake
@@ -46,6 +68,9 @@ typedef int64_t (*pp_clock_fn)(void);
                                  * every host */
 #define PP_STORE_SERVER    0x4u /* needs a running server (tests skip it
                                  * unless one is named) */
+#define PP_STORE_GLOBAL_OFF 0x8u /* decides with policy.global.limit =
+                                  * PP_LIMIT_OFF (global_limit = off); a
+                                  * backend without it refuses that config */
 
 /* A backend: one row of the table. Every int function returns PP_STORE_OK
  * or a PP_STORE_E* code; `be` is the backend's own state from open. */
@@ -80,6 +105,24 @@ struct pp_store_ops {
 	int  (*probe)(void *be);
 	/* Frees everything open made; be may be NULL. */
 	void (*close)(void *be);
+
+	/* The operator's calls (pingpongctl); NULL: not supported by this
+	 * backend. Each is safe beside live workers: short transactions or
+	 * single round trips, and nothing held open between calls. */
+	/* Like open, but only an existing store, for a tool that may run as
+	 * another user: creates no file, no database and no secret (an
+	 * absent store is PP_STORE_ENOSTORE); close frees it. */
+	int  (*attach)(void **be, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN]);
+	/* Fills out for id at clock(); changes nothing. */
+	int  (*inspect)(void *be, const struct pp_keyid *id, const struct pp_policy *p,
+	                pp_clock_fn clock, struct pp_store_view *out);
+	/* Deletes id's window (id NULL: the global window) in one step;
+	 * *found says whether there was one. Workers see it at their next
+	 * decision (a shared backend: within refusal_cache_max). */
+	int  (*reset)(void *be, const struct pp_keyid *id, const struct pp_policy *p, bool *found);
+	/* Fills out (windows live at clock()). */
+	int  (*stats)(void *be, const struct pp_policy *p, pp_clock_fn clock,
+	              struct pp_store_stats *out);
 };
 
 /* The backends this build has; pp_store_backends ends with NULL. */
@@ -136,6 +179,19 @@ void pp_store_close(struct pp_store *st);
 void pp_store_keyid(const unsigned char secret[PP_SECRET_LEN], const char *key, size_t key_len,
                     struct pp_keyid *out);
 
+/* The operator's side (pingpongctl). pp_store_attach opens cfg->store
+ * like pp_store_open but through the backend's attach (nothing created);
+ * PP_STORE_ENOTSUP if it has none. The others return the backend's code,
+ * or PP_STORE_ENOTSUP when its row leaves the op NULL. key is hashed as
+ * pp_store_hit does and never kept. */
+int  pp_store_attach(struct pp_store *st, const struct pp_config *cfg);
+int  pp_store_inspect(struct pp_store *st, const char *key, size_t key_len,
+                      const struct pp_policy *p, struct pp_store_view *out);
+/* key NULL: the global window. */
+int  pp_store_reset(struct pp_store *st, const char *key, size_t key_len,
+                    const struct pp_policy *p, bool *found);
+int  pp_store_stats(struct pp_store *st, const struct pp_policy *p, struct pp_store_stats *out);
+
 /* The LMDB backend's sizing rule, exported for its tests. The most
  * admissions that can be live in per-key windows at once: each needs a
  * global slot, so global_limit * (per_key_window / global_window + 1). */
@@ -143,5 +199,9 @@ uint64_t pp_lmdb_live_max(const struct pp_config *cfg);
 /* The map size that holds that many live windows with room to spare
  * (measured: about 130 bytes of LMDB pages per live admission). */
 uint64_t pp_lmdb_map_needed(const struct pp_config *cfg);
+/* The map size the LMDB backend opens with: db_map_size, or with
+ * db_map_size = auto, pp_lmdb_map_needed rounded up to whole MiB and at
+ * least 64 MiB (1 GiB with global_limit = off, which bounds nothing). */
+uint64_t pp_lmdb_map_size(const struct pp_config *cfg);
 
 #endif

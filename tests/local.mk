@@ -76,6 +76,60 @@ EXTRA_DIST += tests/integration/api.sh tests/integration/cases.sh tests/integrat
 TESTS += tests/faults/valgrind-server.sh
 EXTRA_DIST += tests/faults/valgrind-server.sh
 
+# ---- ops: dry run, global_limit = off, db_map_size = auto, pingpongctl ----
+TESTS += tests/integration/dryrun.sh tests/integration/globaloff.sh
+EXTRA_DIST += tests/integration/dryrun.sh tests/integration/globaloff.sh
+check_PROGRAMS += tests/unit/test_ops
+tests_unit_test_ops_SOURCES = tests/unit/test_ops.c ctl/key.c ctl/key.h $(PP_TEST_TMPDIR)
+tests_unit_test_ops_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ctl
+tests_unit_test_ops_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_ops_LDADD = $(PP_TEST_LIBS)
+UNIT_TESTS += tests/unit/test_ops
+TESTS += tests/unit/test_ops
+TESTS += tests/integration/ctl.sh tests/integration/ctl-stats.sh
+EXTRA_DIST += tests/integration/ctl.sh tests/integration/ctl-stats.sh
+TESTS += tests/integration/automap.sh
+EXTRA_DIST += tests/integration/automap.sh
+# The request path of dry_run and global_limit = off, and pingpongctl beside
+# the workers, under ASan+UBSan too (scripts/test).
+SANITIZED_INTEGRATION_TESTS += tests/integration/dryrun.sh tests/integration/globaloff.sh \
+	tests/integration/ctl.sh
+
+# pingpong-fcgi with the test clock (src/clock.c with PP_TEST_CLOCK: honours
+# PINGPONG_TEST_CLOCK_OFFSET_FILE). Built for tests only, never installed; its
+# clock.o replaces the library's, which the linker then does not pull in.
+check_PROGRAMS += tests/pingpong-fcgi-testclock
+tests_pingpong_fcgi_testclock_SOURCES = src/main.c src/fcgi.c src/fcgi.h src/clock.c
+tests_pingpong_fcgi_testclock_CPPFLAGS = $(AM_CPPFLAGS) -DPP_TEST_CLOCK
+tests_pingpong_fcgi_testclock_LDADD = $(PP_CORE_LIBS) $(FCGI_LIBS)
+TESTS += tests/faults/testclock.sh
+EXTRA_DIST += tests/faults/testclock.sh
+TESTS += tests/faults/diskfull.sh
+EXTRA_DIST += tests/faults/diskfull.sh
+
+# Issue 9's LMDB faults: the emptied sweep, another layout, > 126 workers,
+# mixed map sizes (forked processes).
+check_PROGRAMS += tests/unit/test_lmdb_faults
+tests_unit_test_lmdb_faults_SOURCES = tests/unit/test_lmdb_faults.c $(PP_TEST_TMPDIR)
+tests_unit_test_lmdb_faults_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_lmdb_faults_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_lmdb_faults
+TESTS += tests/unit/test_lmdb_faults
+TESTS += tests/faults/readyz-sizes.sh
+EXTRA_DIST += tests/faults/readyz-sizes.sh
+TESTS += tests/faults/policy-clash.sh
+EXTRA_DIST += tests/faults/policy-clash.sh
+
+# pp_log_due on the monotonic clock (replaces clock_gettime/time in-binary).
+check_PROGRAMS += tests/unit/test_log_due
+tests_unit_test_log_due_SOURCES = tests/unit/test_log_due.c
+tests_unit_test_log_due_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_log_due_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+UNIT_TESTS += tests/unit/test_log_due
+TESTS += tests/unit/test_log_due
+TESTS += tests/faults/man-facts.sh
+EXTRA_DIST += tests/faults/man-facts.sh
+
 # ---- Redis store (redis branch): redis-server started by each test ----
 check_PROGRAMS += tests/redis/diff-script
 tests_redis_diff_script_SOURCES = tests/redis/diff-script.c

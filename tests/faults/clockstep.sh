@@ -2,6 +2,8 @@
 # tests/faults/clockstep.sh - the host clock stepped back an hour while a key
 # is throttled: the key is locked out no longer than its window (SPEC), and
 # Retry-After never promises more than the window.
+# Only the test build of the worker honours the offset file (src/clock.c).
+PP_FCGI=${PP_BUILDDIR:-.}/tests/pingpong-fcgi-testclock
 . "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 pp_setup
 

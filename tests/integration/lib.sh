@@ -19,13 +19,15 @@
 #   pp_load SECONDS CONNS         wrk load of pings (post.lua), bounded
 #   pp_check_windows LIMIT WINDOW_S [URI]   admissions in the access log obey
 #                                 the sliding window exactly
-# Env: PP_BUILDDIR (binary dir), PP_WORKERS (default 4), PP_NGINX_EXTRA (extra
+# Env: PP_BUILDDIR (binary dir), PP_FCGI (the worker binary, default
+# $PP_BUILDDIR/pingpong-fcgi), PP_WORKERS (default 4), PP_NGINX_EXTRA (extra
 # server-level directives, e.g. location blocks), PP_KEEP (keep the temp dir),
 # PP_NGINX (nginx binary, default /usr/sbin/nginx).
 
 PP_BUILDDIR=${PP_BUILDDIR:-$(pwd)}
 PP_SRCDIR=${PP_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PP_NGINX=${PP_NGINX:-/usr/sbin/nginx}
+PP_FCGI=${PP_FCGI:-$PP_BUILDDIR/pingpong-fcgi}
 PP_FAILS=0
 PP_PIDS=()
 PP_WORKERS_PID=
@@ -122,7 +124,7 @@ pp_setup() {
 	export PP_TMP
 	trap pp_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
-	[ -x "$PP_BUILDDIR/pingpong-fcgi" ] || pp_die "no $PP_BUILDDIR/pingpong-fcgi (build first)"
+	[ -x "$PP_FCGI" ] || pp_die "no $PP_FCGI (build first; make check builds the test binaries)"
 	pp_require nginx spawn-fcgi multiwatch curl jq
 }
 
@@ -154,7 +156,7 @@ pp_start_workers() {
 	rm -f "$PP_TMP/fcgi.sock"
 	spawn-fcgi -s "$PP_TMP/fcgi.sock" -n -- \
 		"$(command -v multiwatch)" -f "${PP_WORKERS:-4}" -- \
-		"${wrap[@]}" "$PP_BUILDDIR/pingpong-fcgi" -c "$PP_TMP/pingpong.conf" \
+		"${wrap[@]}" "$PP_FCGI" -c "$PP_TMP/pingpong.conf" \
 		</dev/null >>"$PP_TMP/workers.log" 2>&1 &
 	PP_WORKERS_PID=$!
 	local i

@@ -59,6 +59,9 @@ pp_expect_status 429
 pp_request GET /readyz
 pp_expect_status 503
 pp_expect_json .error '"store_unavailable"'
+# The 503 of /readyz says nothing; the log says why (rate-limited).
+grep -q 'readiness probe failed: MDB_MAP_FULL' "$PP_TMP/workers.log" ||
+	pp_fail "no log line says why /readyz failed"
 
 lines=$(grep -c 'map full' "$PP_TMP/workers.log")
 errors=$(grep -c ' 503 ' "$PP_ACCESS_LOG")

@@ -1,0 +1,172 @@
+/* main.c - pingpongctl: the operator's tool. Reads the same configuration
+ * as pingpong-fcgi (file, then PINGPONG_* variables), attaches to the same
+ * store and inspects or resets one key (read from stdin) or shows stats. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "key.h"
+#include "log.h"
+#include "print.h"
+#include "store.h"
+
+#ifndef PP_SYSCONFDIR
+#define PP_SYSCONFDIR "/etc"
+#endif
+
+/* The exit codes pingpongctl(8) documents. */
+enum {
+	EX_DONE = 0,
+	EX_STORE = 1,   /* the store failed (I/O, full, no reader slot) */
+	EX_USAGE = 2,   /* bad command line, or no usable key on stdin */
+	EX_CONFIG = 3,  /* bad configuration, or another hashing secret than the workers' */
+	EX_NOSTORE = 4, /* no store at db_path yet: the workers never opened it */
+	EX_NOTSUP = 5,  /* the backend cannot do this (yet) */
+};
+
+extern char **environ;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: pingpongctl [-c FILE] [--json] inspect        < key\n"
+	        "       pingpongctl [-c FILE] [--json] reset          < key\n"
+	        "       pingpongctl [-c FILE] [--json] reset --global\n"
+	        "       pingpongctl [-c FILE] [--json] stats\n"
+	        "       pingpongctl -V | -h\n"
+	        "  -c FILE   configuration (default %s/pingpong/pingpong.conf)\n"
+	        "  --json    one JSON object on stdout\n"
+	        "The key is read from stdin, never the command line, and never printed.\n"
+	        "Exit: 0 done, 1 store error, 2 usage or bad key, 3 bad configuration,\n"
+	        "      4 no store yet, 5 not supported by this backend.\n",
+	        PP_SYSCONFDIR);
+}
+
+static int
+exit_code(int rc)
+{
+	switch (rc) {
+	case PP_STORE_OK: return EX_DONE;
+	case PP_STORE_ENOSTORE: return EX_NOSTORE;
+	case PP_STORE_ENOTSUP: return EX_NOTSUP;
+	case PP_STORE_ESECRET: return EX_CONFIG; /* key_secret_file unfit, or not the workers' */
+	default: return EX_STORE;
+	}
+}
+
+static int
+fail(const struct pp_config *cfg, const char *what, int rc)
+{
+	if (rc == PP_STORE_ENOSTORE)
+		fprintf(stderr, "pingpongctl: %s: no %s store at %s yet (start the workers first; "
+		                "nothing was created)\n",
+		        what, cfg->store, cfg->db_path);
+	else if (rc == PP_STORE_ENOTSUP)
+		fprintf(stderr, "pingpongctl: %s: not supported by this backend (%s)\n", what, cfg->store);
+	else
+		fprintf(stderr, "pingpongctl: %s: %s\n", what, pp_store_strerror(rc));
+	return exit_code(rc);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "global", no_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char default_conf[1024];
+	const char *conf = NULL, *cmd;
+	bool json = false, global = false;
+	char err[1200], key[PP_CTL_KEY_CAP];
+	struct pp_config cfg;
+	struct pp_store st;
+	int opt, rc;
+
+	snprintf(default_conf, sizeof(default_conf), "%s/pingpong/pingpong.conf", PP_SYSCONFDIR);
+	while ((opt = getopt_long(argc, argv, "c:jghV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 'j': json = true; break;
+		case 'g': global = true; break;
+		case 'h': usage(stdout); return EX_DONE;
+		case 'V': printf("pingpongctl %s\n", PACKAGE_VERSION); return EX_DONE;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		/* A stray word may be a key someone typed: say so, never echo it. */
+		if (optind + 1 < argc)
+			fprintf(stderr, "pingpongctl: one command only; a key goes on stdin, never the "
+			                "command line\n");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	cmd = argv[optind];
+	if (strcmp(cmd, "inspect") && strcmp(cmd, "reset") && strcmp(cmd, "stats")) {
+		fprintf(stderr, "pingpongctl: unknown command (inspect, reset or stats)\n");
+		return EX_USAGE;
+	}
+	if (global && strcmp(cmd, "reset")) {
+		fprintf(stderr, "pingpongctl: --global goes with reset only\n");
+		return EX_USAGE;
+	}
+
+	pp_log_init("pingpongctl", PP_LOG_WARN);
+	pp_config_defaults(&cfg);
+	if (pp_config_load_file(&cfg, conf ? conf : default_conf, conf == NULL, err, sizeof(err)) ||
+	    pp_config_load_env(&cfg, environ, err, sizeof(err)) ||
+	    pp_config_check(&cfg, err, sizeof(err)) ||
+	    pp_store_check(&cfg, err, sizeof(err))) {
+		fprintf(stderr, "pingpongctl: configuration: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (global && cfg.policy.global.limit == PP_LIMIT_OFF) {
+		fprintf(stderr, "pingpongctl: reset --global: global_limit = off, there is no global window\n");
+		return EX_USAGE;
+	}
+
+	long klen = 0;
+	if (strcmp(cmd, "stats") && !global) {
+		klen = pp_ctl_read_key(STDIN_FILENO, key, sizeof(key), err, sizeof(err));
+		if (klen < 0) {
+			fprintf(stderr, "pingpongctl: %s: %s\n", cmd, err);
+			return EX_USAGE;
+		}
+	}
+
+	if ((rc = pp_store_attach(&st, &cfg))) {
+		memset(key, 0, sizeof(key));
+		return fail(&cfg, "cannot open the store", rc);
+	}
+	if (strcmp(cmd, "inspect") == 0) {
+		struct pp_store_view v;
+		if (!(rc = pp_store_inspect(&st, key, (size_t)klen, &cfg.policy, &v)))
+			pp_ctl_print_inspect(stdout, json, cfg.store, &cfg.policy, &v);
+	} else if (strcmp(cmd, "reset") == 0) {
+		bool found;
+		if (!(rc = pp_store_reset(&st, global ? NULL : key, (size_t)klen, &cfg.policy, &found)))
+			pp_ctl_print_reset(stdout, json, cfg.store, global, found);
+	} else {
+		struct pp_store_stats s;
+		if (!(rc = pp_store_stats(&st, &cfg.policy, &s)))
+			pp_ctl_print_stats(stdout, json, cfg.store, &s);
+	}
+	memset(key, 0, sizeof(key));
+	pp_store_close(&st);
+	if (rc)
+		return fail(&cfg, cmd, rc);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "pingpongctl: cannot write the answer\n");
+		return EX_STORE;
+	}
+	return EX_DONE;
+}
