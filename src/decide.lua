@@ -92,9 +92,15 @@ end
 local kl, kw = num(ARGV[1]), num(ARGV[2])
 local gl, gw = num(ARGV[3]), num(ARGV[4])
 
+-- A global limit of 0 is global_limit = off: that window is never read,
+-- full or recorded, and its figures are all 0 (limiter.c's PP_LIMIT_OFF).
+local gon = gl > 0
 local kn, kdead, kfut = scan(KEYS[1], kw)
-local gn, gdead, gfut = scan(KEYS[2], gw)
-local admit = kn - kdead < kl and gn - gdead < gl
+local gn, gdead, gfut = 0, 0, false
+if gon then
+	gn, gdead, gfut = scan(KEYS[2], gw)
+end
+local admit = kn - kdead < kl and (not gon or gn - gdead < gl)
 local rewrite = kfut or gfut
 local koff, goff = kdead, gdead
 if rewrite then
@@ -108,7 +114,9 @@ if admit then
 	-- (once a script has written, Redis lets it go on writing).
 	local t = string.format('%.0f', now)
 	redis.call('RPUSH', KEYS[1], t)
-	redis.call('RPUSH', KEYS[2], t)
+	if gon then
+		redis.call('RPUSH', KEYS[2], t)
+	end
 	if koff > 0 then
 		redis.call('LTRIM', KEYS[1], koff, -1)
 	end
@@ -116,9 +124,11 @@ if admit then
 		redis.call('LTRIM', KEYS[2], goff, -1)
 	end
 	redis.call('PEXPIRE', KEYS[1], kw + ttl_extra)
-	redis.call('PEXPIRE', KEYS[2], gw + ttl_extra)
+	if gon then
+		redis.call('PEXPIRE', KEYS[2], gw + ttl_extra)
+		gn = gn - goff + 1
+	end
 	kn = kn - koff + 1
-	gn = gn - goff + 1
 	koff, goff = 0, 0
 end
 local ku, kr, kt, ka = inspect(KEYS[1], koff, kn - koff, kl, kw)

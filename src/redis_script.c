@@ -19,6 +19,9 @@ const char pp_redis_script_body[] = PP_DECIDE_LUA;
 static void
 window(struct pp_window_state *w, const struct pp_limit *l, const long long *v)
 {
+	memset(w, 0, sizeof(*w));
+	if (l->limit == PP_LIMIT_OFF)
+		return; /* global_limit = off: all 0, as limiter.c reads it */
 	w->used = (uint32_t)v[0];
 	w->full = w->used >= l->limit;
 	w->remaining = w->full ? 0 : l->limit - w->used;

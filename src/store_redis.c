@@ -256,7 +256,7 @@ redis_close(void *vbe)
 
 const struct pp_store_ops pp_store_redis = {
 	.name = "redis",
-	.supports = PP_STORE_OWN_CLOCK | PP_STORE_SHARED | PP_STORE_SERVER,
+	.supports = PP_STORE_OWN_CLOCK | PP_STORE_SHARED | PP_STORE_SERVER | PP_STORE_GLOBAL_OFF,
 	.check = redis_check,
 	.describe = redis_describe,
 	.open = redis_open,

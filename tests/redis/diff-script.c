@@ -95,7 +95,8 @@ round_run(redisContext *c, const char *sha, int round, long n)
 	/* Small limits and windows so edges are hit constantly; cap fits. */
 	p.per_key.limit = 1 + rnd(5);
 	p.per_key.window_ms = 1 + rnd(rnd(2) ? 40 : 6);
-	p.global.limit = 1 + rnd(12);
+	/* One round in eight without a global limit (global_limit = off). */
+	p.global.limit = rnd(8) == 0 ? PP_LIMIT_OFF : 1 + rnd(12);
 	p.global.window_ms = 1 + rnd(rnd(2) ? 30 : 5);
 	memset(keys, 0, sizeof(keys));
 	memset(&global, 0, sizeof(global));
