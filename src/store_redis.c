@@ -2,6 +2,7 @@
  * decision, shared by every host, with this host's refusal cache in front. */
 #include "store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,14 +88,31 @@ redis_describe(const struct pp_config *cfg, char *out, size_t cap)
 	         cfg->refusal_cache ? "on" : "off");
 }
 
+static int open_be(void **out, const struct pp_config *cfg, bool files);
+
 static int
 redis_open(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN])
+{
+	(void)secret; /* PP_STORE_SHARED: it comes from key_secret_file */
+	return open_be(out, cfg, true);
+}
+
+/* pingpongctl: the same connection, but no file in db_path (no refusal
+ * cache, no metrics): the tool may run as another user. */
+static int
+redis_attach(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN])
+{
+	(void)secret;
+	return open_be(out, cfg, false);
+}
+
+static int
+open_be(void **out, const struct pp_config *cfg, bool files)
 {
 	struct pp_redis_target t;
 	struct redis_be *be;
 	char path[PP_CONF_PATH_MAX + 32];
 
-	(void)secret; /* PP_STORE_SHARED: it comes from key_secret_file */
 	*out = NULL;
 	be = calloc(1, sizeof(*be));
 	if (be == NULL)
@@ -120,6 +138,10 @@ redis_open(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECR
 	if (pp_redis_global_name(be->gkey, sizeof(be->gkey), be->prefix) == 0) {
 		free(be);
 		return PP_STORE_EIO;
+	}
+	if (!files) {
+		*out = be;
+		return PP_STORE_OK;
 	}
 	if (pp_metrics_store_open(cfg->db_path))
 		pp_log_warn("store metrics unavailable: cannot map a file in %s: %m", cfg->db_path);
@@ -243,6 +265,149 @@ redis_probe(void *vbe)
 	return rc == PP_REDIS_OK ? PP_STORE_OK : PP_STORE_EUNAVAIL;
 }
 
+/* One command for pingpongctl; the reply (not an error) in *r. */
+static int
+ctl_call(struct redis_be *be, int argc, const char **av, redisReply **r)
+{
+	int rc = pp_redis_command(&be->conn, argc, av, NULL, NULL, r);
+	return rc == PP_REDIS_OK ? PP_STORE_OK : store_rc(rc);
+}
+
+/* A list of admission times as a window of one-admission buckets. */
+static int
+list_window(const redisReply *r, struct pp_window *w)
+{
+	w->n = 0;
+	w->cap = (uint32_t)r->elements + 1;
+	w->b = calloc(w->cap, sizeof(*w->b));
+	if (w->b == NULL)
+		return PP_STORE_ENOMEM;
+	for (size_t i = 0; i < r->elements; i++) {
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			return PP_STORE_EIO;
+		w->b[w->n].t_ms = strtoll(r->element[i]->str, NULL, 10);
+		w->b[w->n].n = 1;
+		w->n++;
+	}
+	return PP_STORE_OK;
+}
+
+/* The key's and the global window at Redis TIME, read (not in one step:
+ * an operator's view) and judged by limiter.c. Changes nothing. */
+static int
+redis_inspect(void *vbe, const struct pp_keyid *id, const struct pp_policy *p, pp_clock_fn clock,
+              struct pp_store_view *out)
+{
+	struct redis_be *be = vbe;
+	char key[256];
+	const char *tv[1] = { "TIME" }, *kv[4] = { "LRANGE", key, "0", "-1" },
+		   *gv[4] = { "LRANGE", be->gkey, "0", "-1" };
+	redisReply *t = NULL, *k = NULL, *g = NULL;
+	struct pp_window kw = { 0 }, gw = { 0 };
+	int rc;
+
+	(void)clock;
+	memset(out, 0, sizeof(*out));
+	if (pp_redis_key_name(key, sizeof(key), be->prefix, id->b, sizeof(id->b)) == 0)
+		return PP_STORE_EIO;
+	if ((rc = ctl_call(be, 1, tv, &t)) || (rc = ctl_call(be, 4, kv, &k)) ||
+	    (rc = ctl_call(be, 4, gv, &g)))
+		goto done;
+	rc = PP_STORE_EIO;
+	if (t->type != REDIS_REPLY_ARRAY || t->elements != 2 || k->type != REDIS_REPLY_ARRAY ||
+	    g->type != REDIS_REPLY_ARRAY || t->element[0]->type != REDIS_REPLY_STRING ||
+	    t->element[1]->type != REDIS_REPLY_STRING)
+		goto done;
+	int64_t now = strtoll(t->element[0]->str, NULL, 10) * 1000 +
+	              strtoll(t->element[1]->str, NULL, 10) / 1000;
+	if ((rc = list_window(k, &kw)) || (rc = list_window(g, &gw)))
+		goto done;
+	out->key_found = kw.n > 0;
+	pp_limiter_decide(&kw, &gw, p, now, &out->d);
+	out->key_clear_ms = pp_limiter_clear_ms(&kw, &p->per_key, now);
+	if (p->global.limit != PP_LIMIT_OFF)
+		out->global_clear_ms = pp_limiter_clear_ms(&gw, &p->global, now);
+	rc = PP_STORE_OK;
+done:
+	free(kw.b);
+	free(gw.b);
+	if (t)
+		freeReplyObject(t);
+	if (k)
+		freeReplyObject(k);
+	if (g)
+		freeReplyObject(g);
+	return rc;
+}
+
+/* Deletes the window: workers see it at their next Redis call, so within
+ * refusal_cache_max for a key their cache holds as full. */
+static int
+redis_reset(void *vbe, const struct pp_keyid *id, const struct pp_policy *p, bool *found)
+{
+	struct redis_be *be = vbe;
+	char key[256];
+	const char *av[2] = { "DEL", key };
+	redisReply *r;
+	int rc;
+
+	(void)p;
+	*found = false;
+	if (id == NULL)
+		snprintf(key, sizeof(key), "%s", be->gkey);
+	else if (pp_redis_key_name(key, sizeof(key), be->prefix, id->b, sizeof(id->b)) == 0)
+		return PP_STORE_EIO;
+	if ((rc = ctl_call(be, 2, av, &r)))
+		return rc;
+	*found = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+	rc = r->type == REDIS_REPLY_INTEGER ? PP_STORE_OK : PP_STORE_EIO;
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Per-key windows by SCAN (each expires with its window after its last
+ * admission, so every stored one holds a live admission), memory by INFO. */
+static int
+redis_stats(void *vbe, const struct pp_policy *p, pp_clock_fn clock, struct pp_store_stats *out)
+{
+	struct redis_be *be = vbe;
+	char cursor[32] = "0", match[160];
+	const char *iv[2] = { "INFO", "memory" };
+	redisReply *r;
+	int rc;
+
+	(void)p;
+	(void)clock;
+	memset(out, 0, sizeof(*out));
+	snprintf(match, sizeof(match), "%s:{%s}:k:*", be->prefix, be->prefix);
+	do {
+		const char *av[6] = { "SCAN", cursor, "MATCH", match, "COUNT", "1000" };
+		if ((rc = ctl_call(be, 6, av, &r)))
+			return rc;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			return PP_STORE_EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		out->windows += r->element[1]->elements;
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	out->live_windows = out->windows;
+	if ((rc = ctl_call(be, 2, iv, &r)))
+		return rc;
+	if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+		const char *u = strstr(r->str, "\nused_memory:"), *m = strstr(r->str, "\nmaxmemory:");
+		if (u)
+			out->bytes_used = strtoull(u + 13, NULL, 10);
+		if (m)
+			out->bytes_max = strtoull(m + 11, NULL, 10);
+	}
+	freeReplyObject(r);
+	return PP_STORE_OK;
+}
+
 static void
 redis_close(void *vbe)
 {
@@ -263,4 +428,8 @@ const struct pp_store_ops pp_store_redis = {
 	.hit = redis_hit,
 	.probe = redis_probe,
 	.close = redis_close,
+	.attach = redis_attach,
+	.inspect = redis_inspect,
+	.reset = redis_reset,
+	.stats = redis_stats,
 };

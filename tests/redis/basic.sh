@@ -23,6 +23,12 @@ pp_expect_json .limit '"per-key"'
 pp_expect_header Retry-After '[1-5]'
 pp_expect_json_ok '.retry_after > 0 and .retry_after <= 5'
 
+# pingpongctl on the same config: the window, the count, a reset.
+ctl() { "$PP_BUILDDIR/pingpongctl" -c "$PP_TMP/pingpong.conf" --json "$@"; }
+pp_check '[ "$(echo "$key" | ctl inspect | jq -c "[.backend, .key.used, .key.stored, .admit]")" = "[\"redis\",3,true,false]" ]' \
+	"pingpongctl inspect: $(echo "$key" | ctl inspect)"
+pp_check '[ "$(ctl stats | jq .windows)" = 1 ]' "pingpongctl stats: $(ctl stats)"
+
 # Only keyed hashes, under one hash tag, each with a TTL within its window.
 keys=$(pp_redis_cli --scan)
 pp_check '! grep -q "$key" <<<"$keys"' "the key is stored in clear"
@@ -33,6 +39,9 @@ for k in $keys; do
 	# -2: it expired since the scan; -1 (no expiry) must never be.
 	pp_check '[ "$ttl" -ne -1 ] && [ "$ttl" -le 5000 ]' "$k has PTTL $ttl"
 done
+
+pp_check '[ "$(echo "$key" | ctl reset | jq .found)" = true ]' "pingpongctl reset found nothing"
+pp_check '[ "$(echo "$key" | ctl inspect | jq .key.used)" = 0 ]' "the window survived pingpongctl reset"
 
 # An empty script cache (a restart, a failover): NOSCRIPT, load, retry.
 script_calls() { pp_redis_cli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_script|load:calls=\([0-9]*\).*/\1/p'; }
