@@ -23,7 +23,7 @@ cases=$(awk '/alertname:/ { a = $2; next } a && /exp_alerts: *\[\]/ { print a, "
 	a && /exp_alerts:/ { print a, "fires"; a = "" }' "$S/tests/deploy/alerts.test.yml" | sort -u)
 for a in $alerts; do
 	for c in fires quiet; do
-		echo "$cases" | grep -qx "$a $c" || fail "alerts.test.yml has no case where $a $c"
+		grep -qx "$a $c" <<< "$cases" || fail "alerts.test.yml has no case where $a $c"
 	done
 done
 echo "ok   a firing and a quiet case for each of: $(echo $alerts)"
@@ -39,13 +39,13 @@ exported=$(echo "$families" | awk '{ print $3; if ($4 == "histogram") { print $3
 PP_METRICS_DUMP=$tmp/metrics.txt "$B/tests/unit/test_metrics" >/dev/null 2>&1 ||
 	fail "tests/unit/test_metrics could not render the exposition"
 always=$(sed -n 's/^# TYPE \(pingpong_[a-z0-9_]*\) .*/\1/p' "$tmp/metrics.txt")
-for f in $always; do echo "$exported" | grep -qx "$f" || fail "the grep of src/ missed $f"; done
+for f in $always; do grep -qx "$f" <<< "$exported" || fail "the grep of src/ missed $f"; done
 
 # The rules name exported metrics; the gauges a store adds are notes until
 # a build exports them (their rules cannot fire before).
 pending="pingpong_store_up pingpong_store_map_used_bytes pingpong_store_map_size_bytes"
 for m in $(grep -v '^ *#' "$rules" | grep -o 'pingpong_[a-z0-9_]*' | sort -u); do
-	echo "$exported" | grep -qx "$m" && continue
+	grep -qx "$m" <<< "$exported" && continue
 	case " $pending " in
 	*" $m "*) echo "note: $m is not exported by this build; its alert cannot fire until a store exports it" ;;
 	*) fail "$rules names $m, which pingpong-fcgi does not export" ;;
@@ -82,9 +82,9 @@ n=$(grep -c . "$tmp/exprs")
 echo "ok   $dash: Grafana dashboard JSON, $(jq '[.panels[] | select(.type != "row")] | length' "$dash") panels, $n queries"
 
 used=$(grep -o 'pingpong_[a-z0-9_]*' "$tmp/exprs" | sort -u)
-for m in $used; do echo "$exported" | grep -qx "$m" || fail "the dashboard queries $m, which pingpong-fcgi does not export"; done
+for m in $used; do grep -qx "$m" <<< "$exported" || fail "the dashboard queries $m, which pingpong-fcgi does not export"; done
 for f in $always; do
-	echo "$used" | grep -q "^${f}\(_bucket\|_sum\|_count\)\?$" || fail "the dashboard shows nothing of $f"
+	grep -q "^${f}\(_bucket\|_sum\|_count\)\?$" <<< "$used" || fail "the dashboard shows nothing of $f"
 done
 echo "ok   the dashboard names only exported metrics and shows every one: $(echo $always)"
 

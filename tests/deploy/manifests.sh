@@ -36,7 +36,7 @@ listed() {
 listed "$k/base/kustomization.yaml" "" "$k/base"
 listed "$k/kustomization.yaml" "base/" "$k/base"
 listed "$k/fleet/kustomization.yaml" "" "$k/fleet"
-ls "$k"/*.yaml | grep -vqx "$k/kustomization.yaml" && fail "manifests outside base/ in kubernetes/: $(ls "$k"/*.yaml)"
+grep -vqx "$k/kustomization.yaml" <<< "$(ls "$k"/*.yaml)" && fail "manifests outside base/ in kubernetes/: $(ls "$k"/*.yaml)"
 grep -qx '  - \.\./base' "$k/fleet/kustomization.yaml" || fail "kubernetes/fleet is not an overlay on ../base"
 echo "ok   each kustomization lists every file of its folder"
 
@@ -73,7 +73,7 @@ for shape in kubernetes fleet; do
 		case "$name" in
 		PINGPONG_*)
 			key=$(echo "${name#PINGPONG_}" | tr 'A-Z' 'a-z')
-			echo "$keys" | grep -qx "$key" || fail "$shape: $name names no config key"
+			grep -qx "$key" <<< "$keys" || fail "$shape: $name names no config key"
 			case $key in
 			key_secret_file) value=$tmp/key-secret ;;
 			redis_password_file) value=$tmp/redis-password ;;
