@@ -210,6 +210,43 @@ discover(struct pp_redis_conn *rc, char *why, size_t whylen)
 	return -1;
 }
 
+/* Sentinel may still name a node that has just been demoted (or one whose
+ * replica-read-only is off, where writes would land and be lost): a worker
+ * only takes a node that says it is the primary. ROLE first; INFO
+ * replication for a Redis without it. Returns 0, or -1 with the reason. */
+static int
+check_primary(redisContext *c, const struct pp_redis_target *t, char *why, size_t whylen)
+{
+	const char *av[2] = { "ROLE", NULL };
+	redisReply *r = call(c, 1, av, NULL);
+	bool master = false, known = false;
+
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    r->element[0]->type == REDIS_REPLY_STRING) {
+		known = true;
+		master = strcmp(r->element[0]->str, "master") == 0;
+	} else if (r && r->type == REDIS_REPLY_ERROR) {
+		freeReplyObject(r);
+		av[0] = "INFO";
+		av[1] = "replication";
+		r = call(c, 2, av, NULL);
+		if (r && r->type == REDIS_REPLY_STRING) {
+			known = strstr(r->str, "role:") != NULL;
+			master = strstr(r->str, "role:master") != NULL;
+		}
+	}
+	if (r == NULL)
+		snprintf(why, whylen, "ROLE: %s", c->errstr);
+	else if (!known)
+		snprintf(why, whylen, "%s:%d does not say its role", t->host, t->port);
+	else if (!master)
+		snprintf(why, whylen, "%s:%d named by Sentinel reports itself a replica, not the primary",
+		         t->host, t->port);
+	if (r)
+		freeReplyObject(r);
+	return known && master ? 0 : -1;
+}
+
 int
 pp_redis_parse_node(const char *s, char *host, size_t hostlen, int *port)
 {
@@ -341,6 +378,10 @@ pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
 		}
 		rc->c = dial(&rc->t, NULL, 0, why, sizeof(why));
 		if (rc->c == NULL) {
+			pp_redis_fail(rc, why);
+			return PP_REDIS_EIO;
+		}
+		if (rc->t.nsentinels > 0 && check_primary(rc->c, &rc->t, why, sizeof(why)) != 0) {
 			pp_redis_fail(rc, why);
 			return PP_REDIS_EIO;
 		}

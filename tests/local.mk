@@ -153,3 +153,7 @@ tests_unit_test_redis_script_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(HIREDIS_CFL
 tests_unit_test_redis_script_LDADD = $(PP_TEST_LIBS)
 UNIT_TESTS += tests/unit/test_redis_script
 TESTS += tests/unit/test_redis_script
+
+# ---- fleet: failover under load (Sentinel kill -9), fleet branch ----
+TESTS += tests/redis/failover-sentinel.sh
+EXTRA_DIST += tests/redis/failover-sentinel.sh
