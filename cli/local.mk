@@ -77,3 +77,6 @@ CLI_SHELL_TESTS = \
 TESTS += $(CLI_UNIT_TESTS) $(CLI_SHELL_TESTS)
 UNIT_TESTS += $(CLI_UNIT_TESTS)
 EXTRA_DIST += $(CLI_SHELL_TESTS) tests/cli/nginx.sh
+
+# Several --urls, round-robin (fleet branch).
+CLI_SHELL_TESTS += tests/cli/several_urls.sh

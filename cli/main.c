@@ -128,6 +128,8 @@ random_key(char *buf, size_t cap)
 struct run {
 	struct pp_opts opts;
 	struct pp_xfer *xfer;
+	int turn; /* the URL the next ping goes to (round-robin) */
+	char shown_urls[PP_URLS_MAX * (PP_URL_MAX + 2)];
 	struct pp_out out;
 	struct pp_stats stats;
 	struct pp_sched sched;
@@ -311,6 +313,12 @@ static int (*const on_event[])(struct run *) = {
 static void
 ping(struct run *r)
 {
+	/* Several --urls are hosts of one fleet sharing one limit: each ping
+	 * goes to the next, and every answer's timing hints hold for all. */
+	if (r->opts.nurls > 1) {
+		(void)pp_xfer_set_url(r->xfer, r->opts.urls[r->turn]);
+		r->turn = (r->turn + 1) % r->opts.nurls;
+	}
 	r->t_send = pp_now_mono_ms();
 	r->stats.sent++;
 	pp_xfer_ping(r->xfer, &r->reply, &stop_sig);
@@ -363,16 +371,28 @@ stdout_flushed(void)
 	return EXIT_OUTPUT;
 }
 
+static int
+usage_error(const char *err)
+{
+	fprintf(stderr, "pingpong: %s\nTry 'pingpong --help'.\n", err);
+	return EXIT_USAGE;
+}
+
 /* Options, key, URL check: returns -1 to go on, else the exit code. */
 static int
 configure(struct run *r, int argc, char **argv)
 {
 	char err[256];
 
-	if (pp_opts_parse(argc, argv, getenv("PINGPONG_KEY"), &r->opts, err, sizeof(err)) ||
-	    (r->opts.action == PP_ACT_RUN && pp_xfer_check_url(r->opts.url, err, sizeof(err)))) {
-		fprintf(stderr, "pingpong: %s\nTry 'pingpong --help'.\n", err);
-		return EXIT_USAGE;
+	if (pp_opts_parse(argc, argv, getenv("PINGPONG_KEY"), &r->opts, err, sizeof(err)))
+		return usage_error(err);
+	for (int i = 0; r->opts.action == PP_ACT_RUN && i < r->opts.nurls; i++) {
+		if (pp_xfer_check_url(r->opts.urls[i], err, sizeof(err)))
+			return usage_error(err);
+		/* The start line names every host, in the order they take turns. */
+		size_t used = strlen(r->shown_urls);
+		snprintf(r->shown_urls + used, sizeof(r->shown_urls) - used, "%s%s", i ? ", " : "",
+		         r->opts.urls[i]);
 	}
 	if (r->opts.action == PP_ACT_HELP) {
 		fputs(pp_opts_usage, stdout);
@@ -429,7 +449,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "pingpong: libcurl failed to initialise\n");
 		return EXIT_FAIL;
 	}
-	r->xfer = pp_xfer_new(r->opts.url, r->opts.key, (long)r->opts.timeout_ms, err, sizeof(err));
+	r->xfer = pp_xfer_new(r->opts.urls[0], r->opts.key, (long)r->opts.timeout_ms, err, sizeof(err));
 	if (!r->xfer) {
 		fprintf(stderr, "pingpong: %s\n", err);
 		curl_global_cleanup();
@@ -445,7 +465,7 @@ main(int argc, char **argv)
 	pp_sched_start(&r->sched, r->due, r->opts.interval_ms);
 	pp_backoff_init(&r->backoff, PP_BACKOFF_BASE_MS, PP_BACKOFF_MAX_MS);
 	pp_hist_init(&r->hist);
-	pp_out_start(&r->out, r->opts.url, r->opts.interval_ms, r->opts.count, r->shown_key,
+	pp_out_start(&r->out, r->shown_urls, r->opts.interval_ms, r->opts.count, r->shown_key,
 	             r->key_source);
 	run_loop(r);
 	rc = finish(r);

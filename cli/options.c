@@ -19,7 +19,8 @@ const char pp_opts_usage[] =
 	"\n"
 	"  -e, --endpoint HOST     server host name or address (default 127.0.0.1)\n"
 	"  -p, --port PORT         server port (default 8080)\n"
-	"  -u, --url URL           full URL instead of --endpoint/--port\n"
+	"  -u, --url URL           full URL instead of --endpoint/--port; give it\n"
+	"                          again (up to 8) to alternate between hosts\n"
 	"                          (http:// or https://; \"/ping\" is added when\n"
 	"                          the URL has no path)\n"
 	"  -k, --key KEY           the x-secret-key to send (default: $PINGPONG_KEY,\n"
@@ -101,7 +102,7 @@ scheme_ok(const char *url, size_t len)
 }
 
 static int
-build_url(struct pp_opts *o, const char *url, const char *host, long port,
+build_url(char *out, size_t outcap, const char *url, const char *host, long port,
           char *err, size_t errcap)
 {
 	int n;
@@ -114,22 +115,23 @@ build_url(struct pp_opts *o, const char *url, const char *host, long port,
 			return fail(err, errcap, "--url '%s': the scheme must be http or https", url);
 		/* No path after the authority: the API lives at /ping. */
 		const char *path = strchr(scheme + 3, '/');
-		n = snprintf(o->url, sizeof(o->url), "%s%s", url, path ? "" : "/ping");
+		n = snprintf(out, outcap, "%s%s", url, path ? "" : "/ping");
 	} else if (!host_ok(host)) {
 		return fail(err, errcap, "bad --endpoint '%s' (a host name or address)", host);
 	} else if (strchr(host, ':') && host[0] != '[') {
-		n = snprintf(o->url, sizeof(o->url), "http://[%s]:%ld/ping", host, port);
+		n = snprintf(out, outcap, "http://[%s]:%ld/ping", host, port);
 	} else {
-		n = snprintf(o->url, sizeof(o->url), "http://%s:%ld/ping", host, port);
+		n = snprintf(out, outcap, "http://%s:%ld/ping", host, port);
 	}
-	if (n < 0 || (size_t)n >= sizeof(o->url))
+	if (n < 0 || (size_t)n >= outcap)
 		return fail(err, errcap, "%s", "URL too long");
 	return 0;
 }
 
 /* What the options name before the URL is built from them. */
 struct where {
-	const char *url, *host;
+	const char *url[PP_URLS_MAX], *host;
+	int nurl;
 	long port;
 	bool port_set;
 };
@@ -151,7 +153,11 @@ take_option(struct pp_opts *o, struct where *w, int c, char *arg, const char *na
 			return fail(err, errcap, "bad --port '%s' (1-65535)", arg);
 		w->port_set = true;
 		return 0;
-	case 'u': w->url = arg; return 0;
+	case 'u':
+		if (w->nurl == PP_URLS_MAX)
+			return fail(err, errcap, "at most %d --url options", PP_URLS_MAX);
+		w->url[w->nurl++] = arg;
+		return 0;
 	case 'k': o->key = arg; return 0;
 	case 'i':
 		if (parse_seconds(arg, &o->interval_ms))
@@ -225,9 +231,18 @@ pp_opts_parse(int argc, char **argv, const char *env_key, struct pp_opts *o,
 	}
 	if (optind < argc)
 		return fail(err, errcap, "unexpected argument '%s'", argv[optind]);
-	if (w.url && (w.host || w.port_set))
+	if (w.nurl && (w.host || w.port_set))
 		return fail(err, errcap, "%s", "--url cannot be combined with --endpoint/--port");
 	if (take_key(o, env_key, err, errcap))
 		return -1;
-	return build_url(o, w.url, w.host ? w.host : "127.0.0.1", w.port, err, errcap);
+	if (w.nurl == 0) {
+		o->nurls = 1;
+		return build_url(o->urls[0], sizeof(o->urls[0]), NULL, w.host ? w.host : "127.0.0.1",
+		                 w.port, err, errcap);
+	}
+	for (o->nurls = 0; o->nurls < w.nurl; o->nurls++)
+		if (build_url(o->urls[o->nurls], sizeof(o->urls[0]), w.url[o->nurls], NULL, 0, err,
+		              errcap))
+			return -1;
+	return 0;
 }

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PP_URL_MAX 2048
+#define PP_URL_MAX  2048
+#define PP_URLS_MAX 8 /* --url given several times: round-robin */
 
 enum pp_action {
 	PP_ACT_RUN,
@@ -17,8 +18,11 @@ enum pp_action {
 
 struct pp_opts {
 	enum pp_action action;
-	char url[PP_URL_MAX]; /* full URL of the ping resource */
-	const char *key;      /* borrowed from argv or the environment; NULL: pick a random one */
+	/* Full URLs of the ping resource: one, or up to PP_URLS_MAX hosts of one
+	 * fleet (one shared limit) that the pings visit in turn. */
+	char urls[PP_URLS_MAX][PP_URL_MAX];
+	int nurls;       /* >= 1 after a successful parse */
+	const char *key; /* borrowed from argv or the environment; NULL: pick a random one */
 	bool key_from_env;
 	int64_t interval_ms; /* > 0 */
 	long count;          /* stop after this many pongs; 0 = never */

@@ -151,6 +151,12 @@ set_options(struct pp_xfer *x, const char *url, long timeout_ms)
 	return rc;
 }
 
+int
+pp_xfer_set_url(struct pp_xfer *x, const char *url)
+{
+	return curl_easy_setopt(x->h, CURLOPT_URL, url) == CURLE_OK ? 0 : -1;
+}
+
 struct pp_xfer *
 pp_xfer_new(const char *url, const char *key, long timeout_ms,
             char *err, size_t errcap)

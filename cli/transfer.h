@@ -50,6 +50,11 @@ int pp_xfer_check_url(const char *url, char *err, size_t errcap);
 struct pp_xfer *pp_xfer_new(const char *url, const char *key, long timeout_ms,
                             char *err, size_t errcap);
 
+/* Points the next pings at url (another host of the same fleet). libcurl
+ * keeps each host's connection alive in the handle's cache. The caller keeps
+ * url alive as long as the handle. Returns 0, or -1 (no memory). */
+int pp_xfer_set_url(struct pp_xfer *x, const char *url);
+
 /* Sends one ping and fills r. A set *stop (from a signal handler) aborts
  * the transfer: r->transport is then PP_TR_INTERRUPTED. Never fails in
  * any other way: every problem is described in r. */

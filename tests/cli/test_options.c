@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "options.h"
 #include "run.h"
@@ -27,7 +28,7 @@ START_TEST(options)
 	char err[256];
 
 	ck_assert_int_eq(parse(NULL, &o, err, NULL), 0);
-	ck_assert_str_eq(o.url, "http://127.0.0.1:8080/ping");
+	ck_assert_str_eq(o.urls[0], "http://127.0.0.1:8080/ping");
 	ck_assert_int_eq(o.interval_ms, 1000);
 	ck_assert_int_eq(o.count, 0);
 	ck_assert_ptr_null(o.key);
@@ -35,7 +36,7 @@ START_TEST(options)
 	ck_assert_int_eq(parse("envkey", &o, err, "--endpoint", "example.test", "--port", "81",
 	                       "--interval", "0.25", "--count", "6", "--json", "-q", NULL),
 	                 0);
-	ck_assert_str_eq(o.url, "http://example.test:81/ping");
+	ck_assert_str_eq(o.urls[0], "http://example.test:81/ping");
 	ck_assert_int_eq(o.interval_ms, 250);
 	ck_assert_int_eq(o.count, 6);
 	ck_assert(o.json && o.quiet && o.key_from_env);
@@ -44,11 +45,11 @@ START_TEST(options)
 	ck_assert_int_eq(parse("envkey", &o, err, "--key", "k1", "--url", "https://h:8443", NULL), 0);
 	ck_assert_str_eq(o.key, "k1");
 	ck_assert(!o.key_from_env);
-	ck_assert_str_eq(o.url, "https://h:8443/ping");
+	ck_assert_str_eq(o.urls[0], "https://h:8443/ping");
 	ck_assert_int_eq(parse(NULL, &o, err, "--url", "http://h/x/ping", NULL), 0);
-	ck_assert_str_eq(o.url, "http://h/x/ping");
+	ck_assert_str_eq(o.urls[0], "http://h/x/ping");
 	ck_assert_int_eq(parse(NULL, &o, err, "-e", "::1", "-p", "9", NULL), 0);
-	ck_assert_str_eq(o.url, "http://[::1]:9/ping");
+	ck_assert_str_eq(o.urls[0], "http://[::1]:9/ping");
 
 	ck_assert_int_eq(parse(NULL, &o, err, "--help", NULL), 0);
 	ck_assert_int_eq(o.action, PP_ACT_HELP);
@@ -106,10 +107,59 @@ START_TEST(unusable_urls)
 	}
 	/* The scheme in any case; names, IPv4, IPv6 with or without brackets. */
 	ck_assert_int_eq(parse(NULL, &o, err, "--url", "HTTPS://h", NULL), 0);
-	ck_assert_str_eq(o.url, "HTTPS://h/ping");
+	ck_assert_str_eq(o.urls[0], "HTTPS://h/ping");
 	ck_assert_int_eq(parse(NULL, &o, err, "-e", "api-1.example_test", NULL), 0);
 	ck_assert_int_eq(parse(NULL, &o, err, "-e", "[fe80::1%25lo]", "-p", "8", NULL), 0);
-	ck_assert_str_eq(o.url, "http://[fe80::1%25lo]:8/ping");
+	ck_assert_str_eq(o.urls[0], "http://[fe80::1%25lo]:8/ping");
+}
+END_TEST
+
+/* Several --urls: kept in order for the round-robin; capped; never mixed
+ * with --endpoint/--port; a bad one is a usage error naming it. */
+START_TEST(several_urls)
+{
+	struct pp_opts o;
+	char err[256];
+
+	ck_assert_int_eq(parse(NULL, &o, err, "--url", "http://127.0.0.1:8080", "-u",
+	                       "http://127.0.0.1:8082/x/ping", NULL),
+	                 0);
+	ck_assert_int_eq(o.nurls, 2);
+	ck_assert_str_eq(o.urls[0], "http://127.0.0.1:8080/ping");
+	ck_assert_str_eq(o.urls[1], "http://127.0.0.1:8082/x/ping");
+	ck_assert_int_eq(parse(NULL, &o, err, "--url", "http://a", NULL), 0);
+	ck_assert_int_eq(o.nurls, 1);
+	ck_assert_int_eq(parse(NULL, &o, err, NULL), 0);
+	ck_assert_int_eq(o.nurls, 1);
+
+	ck_assert_int_eq(parse(NULL, &o, err, "--url", "http://a", "--url", "ftp://b", NULL), -1);
+	ck_assert_ptr_nonnull(strstr(err, "ftp://b"));
+	ck_assert_int_eq(parse(NULL, &o, err, "--url", "http://a", "--port", "81", "--url", "http://b",
+	                       NULL),
+	                 -1);
+	ck_assert_int_eq(parse(NULL, &o, err, "-u", "http://1", "-u", "http://2", "-u", "http://3", "-u",
+	                       "http://4", "-u", "http://5", "-u", "http://6", "-u", "http://7", NULL),
+	                 0);
+	ck_assert_int_eq(o.nurls, 7);
+	ck_assert_str_eq(o.urls[6], "http://7/ping");
+}
+END_TEST
+
+START_TEST(too_many_urls)
+{
+	struct pp_opts o;
+	char *argv[2 + 2 * (PP_URLS_MAX + 1)] = { "pingpong" };
+	char err[256];
+	int argc = 1;
+
+	for (int i = 0; i <= PP_URLS_MAX; i++) {
+		argv[argc++] = "--url";
+		argv[argc++] = "http://h";
+	}
+	ck_assert_int_eq(pp_opts_parse(argc, argv, NULL, &o, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "at most"));
+	ck_assert_int_eq(pp_opts_parse(argc - 2, argv, NULL, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.nurls, PP_URLS_MAX);
 }
 END_TEST
 
@@ -121,6 +171,8 @@ suite(void)
 
 	tcase_add_test(tc_options, options);
 	tcase_add_test(tc_options, unusable_urls);
+	tcase_add_test(tc_options, several_urls);
+	tcase_add_test(tc_options, too_many_urls);
 	suite_add_tcase(s, tc_options);
 	return s;
 }
