@@ -98,6 +98,29 @@ if [ -n "$fcgi" ]; then
 		[ -f "$tmp/$g.conf" ] && start_group "$g" "$fcgi" -c "$tmp/$g.conf"
 	done
 fi
+# The Redis store (store = redis, refusal cache on), on a redis-server of its
+# own on a unix socket: the same flood and admit variants.
+if [ -n "$fcgi" ] && command -v redis-server >/dev/null; then
+	redis-server --port 0 --unixsocket "$tmp/redis.sock" --save '' --appendonly no \
+		--maxmemory-policy noeviction --dir "$tmp" --logfile "$tmp/redis.log" </dev/null &
+	pids+=($!)
+	redis_pid=$!
+	for i in $(seq 1 50); do [ -S "$tmp/redis.sock" ] && break; sleep 0.1; done
+	(umask 077; head -c 48 /dev/urandom >"$tmp/key-secret")
+	write_conf rflood "$tmp/db-rflood" store=redis "redis_url=unix:$tmp/redis.sock" \
+		"key_secret_file=$tmp/key-secret" per_key_limit=10 per_key_window=60s \
+		global_limit=2 global_window=1s log_level=error
+	write_conf radmit "$tmp/db-radmit" store=redis "redis_url=unix:$tmp/redis.sock" \
+		"key_secret_file=$tmp/key-secret" per_key_limit=10 per_key_window=1s \
+		global_limit=100000 global_window=1s log_level=error
+	start_group rflood "$fcgi" -c "$tmp/rflood.conf"
+	start_group radmit "$fcgi" -c "$tmp/radmit.conf"
+	variants="$variants rflood1 rfloodN radmit"
+fi
+# BENCH_ONLY="floor rflood1 ..." runs only those variants.
+if [ -n "${BENCH_ONLY:-}" ]; then
+	variants=$(for v in $variants; do case " $BENCH_ONLY " in *" $v "*) echo "$v" ;; esac; done | tr '\n' ' ')
+fi
 
 # --- nginx: one server block per variant ---------------------------------------
 declare -A port mode keys what
@@ -111,8 +134,11 @@ add_variant admit    distinct 1 "pingpong, admit path (every request admitted an
 add_variant keys1    random   1 "pingpong, flood over 1 live key (all 429, per-key)"
 add_variant keysN    random   "$NKEYS" "pingpong, flood over $NKEYS live keys (all 429, per-key)"
 add_variant shipped  one      1 "pingpong, one-key flood through the shipped conf/nginx/pingpong.conf"
+add_variant rflood1  one      1 "pingpong on Redis, one-key flood (refusal cache)"
+add_variant rfloodN  distinct 1 "pingpong on Redis, distinct key per request (refusal cache)"
+add_variant radmit   distinct 1 "pingpong on Redis, admit path (one EVALSHA per request)"
 shipped_conf=$S/conf/nginx/pingpong.conf
-if [ -n "$fcgi" ] && [ -f "$shipped_conf" ]; then
+if [ -n "$fcgi" ] && [ -f "$shipped_conf" ] && { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" shipped "* ]]; }; then
 	variants="$variants shipped"
 fi
 
@@ -120,6 +146,7 @@ upstream_of() {
 	case $1 in
 	floor|limitreq) echo floor ;;
 	flood1|floodN) echo flood ;;
+	rflood1|rfloodN) echo rflood ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -202,6 +229,20 @@ run_wrk() {
 	echo "$rps $p99 $non2xx $req $p50"
 }
 
+# CPU ticks (user + system) of a variant's FastCGI workers so far, and
+# Redis's own for the Redis variants: per request, next to the floor's.
+group_cpu() {
+	local g mw p t=0
+	g=$(upstream_of "$1")
+	eval "mw=\${grp_$g:-}"
+	[ -n "$mw" ] || { echo 0; return; }
+	for p in $(pgrep -P "$mw"); do
+		t=$((t + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+redis_cpu() { [ -n "${redis_pid:-}" ] && awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$redis_pid/stat" || echo 0; }
+: >"$tmp/cpu"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: variants: $variants; $ROUNDS rounds x ${SECS}s, wrk -t$THREADS -c$CONNS, $WORKERS FastCGI workers"
 # Warm-up. A worker maps the 1M-key file fresh and takes a page fault on the
@@ -219,7 +260,9 @@ for r in $(seq 1 "$ROUNDS"); do
 	# Rotate the order each round so no variant always runs first or last.
 	order=$(echo $variants | tr ' ' '\n' | awk -v r="$r" -v n="$nv" '{a[NR]=$0} END {for (i = 0; i < n; i++) print a[(i + r - 1) % n + 1]}')
 	for v in $order; do
+		c0=$(group_cpu "$v")
 		res=$(run_wrk "$v" "$SECS") || { echo "bench: wrk failed on $v" >&2; continue; }
+		echo "$v $(( $(group_cpu "$v") - c0 )) $(echo "$res" | awk '{print $4}')" >>"$tmp/cpu"
 		echo "$v $res" >>"$tmp/raw"
 		echo "bench: round $r $v: $res"
 	done
@@ -302,6 +345,25 @@ mkdir -p "$(dirname "$OUT")"
 		echo "pingpong-fcgi not built: only the reference variants ran."
 	fi
 	[ -n "$mem_report" ] && echo "$mem_report"
+	if grep -q '^r' "$tmp/cpu"; then
+		hz=$(getconf CLK_TCK)
+		us() { awk -v v="$1" -v hz="$hz" '$1 == v {t += $2; n += $3} END {if (n) printf "%.1f", t * 1e6 / hz / n; else print "n/a"}' "$tmp/cpu"; }
+		echo
+		echo "Worker CPU per request (user + system, all rounds), and the Redis store's cost:"
+		echo
+		echo "| variant | worker µs/request | × floor's |"
+		echo "|---|---:|---:|"
+		fu=$(us floor)
+		for v in $variants; do
+			case $v in ret|limitreq|shipped) continue ;; esac
+			printf '| %s | %s | %s |\n' "${what[$v]}" "$(us "$v")" "$(ratio "$(us "$v")" "$fu")"
+		done
+		echo
+		rs=$(redis-cli -s "$tmp/redis.sock" INFO commandstats 2>/dev/null | tr -d '\r')
+		echo "Redis (redis-server, INFO commandstats over the whole run): evalsha" \
+			"$(echo "$rs" | sed -n 's/^cmdstat_evalsha:\(calls=[0-9]*,usec=[0-9]*,usec_per_call=[0-9.]*\).*/\1/p');" \
+			"redis-server CPU $(awk -v t="$(redis_cpu)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}') s."
+	fi
 	if [ "${BENCH_CALLGRIND:-1}" = 1 ] && [ -n "$fcgi" ] && command -v valgrind >/dev/null; then
 		echo
 		echo "Instructions per decision (callgrind, bench/callgrind.sh):"

@@ -48,13 +48,16 @@ examplesdir = $(docdir)/examples
 nobase_examples_DATA = conf/pingpong.conf conf/systemd/pingpong.service
 nobase_dist_examples_DATA = conf/nginx/pingpong.conf conf/lighttpd/pingpong.conf \
 	conf/systemd/pingpong.socket conf/spawn-fcgi/pingpong-spawn-fcgi.sh \
-	conf/container/nginx.conf conf/container/entrypoint
+	conf/container/nginx.conf conf/container/entrypoint \
+	conf/prometheus/pingpong-rules.yml conf/grafana/pingpong.json
 EXTRA_DIST += Dockerfile .dockerignore kubernetes docs/DEPLOY.md
 
 # --- deploy tests --------------------------------------------------------------
 TESTS += tests/deploy/metrics-format.sh tests/deploy/metrics.sh tests/deploy/lighttpd.sh \
-	tests/deploy/container.sh tests/deploy/manifests.sh tests/deploy/docs.sh
+	tests/deploy/container.sh tests/deploy/manifests.sh tests/deploy/docs.sh \
+	tests/deploy/nginx-json.sh tests/deploy/alerts.sh
 EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy/metrics.sh \
 	tests/deploy/lighttpd.sh tests/deploy/container.sh tests/deploy/manifests.sh tests/deploy/docs.sh \
-	tests/deploy/check-manifests.mjs tests/deploy/package.json tests/deploy/package-lock.json \
+	tests/deploy/nginx-json.sh tests/deploy/alerts.sh tests/deploy/alerts.test.yml \
+	tests/deploy/check-manifests.mjs tests/deploy/kustomize.mjs tests/deploy/package.json tests/deploy/package-lock.json \
 	tests/deploy/.npmrc tests/deploy/tsconfig.json tests/deploy/yamllint.yml

@@ -29,16 +29,27 @@ on_stop(int sig)
 	stopping = 1;
 }
 
+/* The GNU and Debian habit: --help and --version beside -h and -V. */
+static const struct option long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Every line ends in a newline, the last one too: after an error the text
+ * goes to stderr, and the shell prompt or the next log line follows it. */
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: pingpong-fcgi [-c FILE] [-t] [-V] [-h]\n"
-	        "  -c FILE  configuration (default %s/pingpong/pingpong.conf)\n"
-	        "  -t       check the configuration, print it and exit\n"
-	        "  -V       print the version and exit\n"
+	        "  -c FILE        configuration (default %s/pingpong/pingpong.conf)\n"
+	        "  -t             check the configuration, print it and exit\n"
+	        "  -V, --version  print the version and exit\n"
+	        "  -h, --help     print this help and exit\n"
 	        "Speaks FastCGI on the socket passed as fd 0, e.g.\n"
-	        "  spawn-fcgi -s /run/pingpong.sock -n -- multiwatch -f 4 -- pingpong-fcgi\n",
+	        "  spawn-fcgi -s /run/pingpong.sock -n -- multiwatch -f 4 -r 3 -t 1000 -- pingpong-fcgi\n"
+	        "See pingpong-fcgi(8) and pingpong.conf(5).\n",
 	        PP_SYSCONFDIR);
 }
 
@@ -68,7 +79,7 @@ main(int argc, char **argv)
 	struct pp_config cfg;
 
 	snprintf(default_conf, sizeof(default_conf), "%s/pingpong/pingpong.conf", PP_SYSCONFDIR);
-	while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:tVh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf = optarg; break;
 		case 't': check_only = 1; break;

@@ -267,6 +267,14 @@ render_counters(struct out *o)
 	    cum, sum / 1000000, sum % 1000000, cum);
 }
 
+static pp_metrics_render_fn extra_render;
+
+void
+pp_metrics_add_render(pp_metrics_render_fn fn)
+{
+	extra_render = fn;
+}
+
 size_t
 pp_metrics_render(char *buf, size_t cap)
 {
@@ -282,5 +290,13 @@ pp_metrics_render(char *buf, size_t cap)
 	put(&o, "# HELP pingpong_build_info The version of pingpong-fcgi serving this scrape.\n"
 	        "# TYPE pingpong_build_info gauge\n"
 	        "pingpong_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	/* Series of their own files (the shared store's), when registered. */
+	if (!o.overflow && extra_render) {
+		size_t n = extra_render(buf + o.len, cap - o.len);
+		if (n == (size_t)-1)
+			o.overflow = 1;
+		else
+			o.len += n;
+	}
 	return o.overflow ? 0 : o.len;
 }

@@ -26,4 +26,10 @@ void pp_metrics_store_error(void);
  * cap was too small (buf then holds nothing useful). */
 size_t pp_metrics_render(char *buf, size_t cap);
 
+/* A renderer of more series (metrics_store.c's), appended to every scrape:
+ * writes into buf (cap bytes) and returns the length, or (size_t)-1 if cap
+ * was too small. One at a time; NULL removes it. */
+typedef size_t (*pp_metrics_render_fn)(char *buf, size_t cap);
+void pp_metrics_add_render(pp_metrics_render_fn fn);
+
 #endif

@@ -129,3 +129,27 @@ UNIT_TESTS += tests/unit/test_log_due
 TESTS += tests/unit/test_log_due
 TESTS += tests/faults/man-facts.sh
 EXTRA_DIST += tests/faults/man-facts.sh
+
+# ---- Redis store (redis branch): redis-server started by each test ----
+check_PROGRAMS += tests/redis/diff-script
+tests_redis_diff_script_SOURCES = tests/redis/diff-script.c
+tests_redis_diff_script_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS)
+tests_redis_diff_script_LDADD = $(PP_CORE_LIBS)
+TESTS += tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh tests/redis/faults.sh \
+	tests/redis/cache.sh tests/redis/badpeer.sh tests/redis/cluster.sh tests/redis/local.sh \
+	tests/redis/store-suite.sh tests/redis/sentinel.sh
+EXTRA_DIST += tests/redis/lib.sh tests/redis/diff.sh tests/redis/basic.sh tests/redis/fleet.sh \
+	tests/redis/faults.sh tests/redis/local.sh tests/redis/cache.sh tests/redis/badpeer.sh \
+	tests/redis/cluster.sh tests/redis/store-suite.sh tests/redis/sentinel.sh
+check_PROGRAMS += tests/unit/test_refusal_cache
+tests_unit_test_refusal_cache_SOURCES = tests/unit/test_refusal_cache.c $(PP_TEST_TMPDIR)
+tests_unit_test_refusal_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_refusal_cache_LDADD = $(PP_TEST_LIBS)
+UNIT_TESTS += tests/unit/test_refusal_cache
+TESTS += tests/unit/test_refusal_cache
+check_PROGRAMS += tests/unit/test_redis_script
+tests_unit_test_redis_script_SOURCES = tests/unit/test_redis_script.c
+tests_unit_test_redis_script_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(HIREDIS_CFLAGS)
+tests_unit_test_redis_script_LDADD = $(PP_TEST_LIBS)
+UNIT_TESTS += tests/unit/test_redis_script
+TESTS += tests/unit/test_redis_script

@@ -2,7 +2,8 @@
 # tests/deploy/docs.sh - what ships beside the binary is right: every config
 # key the server accepts is in pingpong.conf(5) and the default pingpong.conf,
 # which pingpong-fcgi -t accepts; the man pages render without warnings; the
-# systemd units pass systemd-analyze verify; the nginx site passes nginx -t.
+# systemd units pass systemd-analyze verify; the nginx site passes nginx -t
+# (what it answers by itself: nginx-json.sh).
 . "$PP_SRCDIR/tests/deploy/common.sh"
 
 # The keys as the server knows them: -t lists every key of its table as
@@ -16,6 +17,32 @@ done
 echo "ok   every key documented: $(echo $keys)"
 out=$("$B/pingpong-fcgi" -t -c "$B/conf/pingpong.conf" 2>&1) || fail "default pingpong.conf rejected: $out"
 echo "ok   $out"
+
+# The options, as GNU and Debian tools have them: --help and --version beside
+# -h and -V; help on stdout and 0, a bad option: the same text on stderr and 2.
+# Every text ends in a newline (otherwise the next line runs into it).
+fcgi=$B/pingpong-fcgi
+ends_nl() { [ -s "$1" ] && [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ]; }
+for o in -h --help; do
+	"$fcgi" "$o" > "$tmp/o" 2> "$tmp/e" || fail "pingpong-fcgi $o exited $?"
+	grep -q '^usage: pingpong-fcgi' "$tmp/o" && [ ! -s "$tmp/e" ] && ends_nl "$tmp/o" ||
+		fail "pingpong-fcgi $o: want the usage on stdout ending in a newline, got: $(cat "$tmp/o" "$tmp/e")"
+done
+for o in -V --version; do
+	v=$("$fcgi" "$o") || fail "pingpong-fcgi $o exited $?"
+	[ "$v" = "pingpong-fcgi $(sed -n 's/^AC_INIT(\[pingpong\], *\[\([^]]*\)\].*/\1/p' "$S/configure.ac")" ] ||
+		fail "pingpong-fcgi $o printed '$v'"
+done
+for o in --bogus -x extra; do
+	"$fcgi" "$o" > "$tmp/o" 2> "$tmp/e" && fail "pingpong-fcgi $o exited 0"
+	rc=$?
+	[ "$rc" = 2 ] && [ ! -s "$tmp/o" ] && grep -q '^usage: pingpong-fcgi' "$tmp/e" && ends_nl "$tmp/e" ||
+		fail "pingpong-fcgi $o: want exit 2 and the usage on stderr ending in a newline, got $rc: $(cat "$tmp/e")"
+done
+for o in '\\-h ", " \\-\\-help' '\\-V ", " \\-\\-version'; do
+	grep -q "^\.BR $o\$" "$S/man/pingpong-fcgi.8.in" || fail "pingpong-fcgi(8) does not document $o"
+done
+echo "ok   pingpong-fcgi -h/--help, -V/--version, bad options: exit codes, streams, final newlines"
 
 for m in man/pingpong-fcgi.8 man/pingpong.conf.5; do
 	[ -s "$B/$m" ] || fail "$m not built"
@@ -40,32 +67,5 @@ port=$(free_port) && ops=$(free_port) || fail "no free port"
 nginx_conf "$port" "$ops" "$tmp/none.sock"
 w=$("$NGINX" -t -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g "pid $tmp/nginx/t.pid;" 2>&1) || fail "nginx -t: $w"
 
-# nginx's own errors are JSON too: no worker behind the socket (502), a body
-# over nginx's cap (413), the ops endpoints on the public port (404).
-start_nginx "$port" "$ops" "$tmp/none.sock"
-wait_status "http://127.0.0.1:$port/ping" 502 || fail "no 502 without workers"
-expect_json() { # expect_json STATUS ERROR-CODE curl-args...
-	local want=$1 code=$2; shift 2
-	curl -s -o "$tmp/b" -w '%{http_code} %{content_type}' --max-time 5 "$@" > "$tmp/h"
-	[ "$(cat "$tmp/h")" = "$want application/json" ] && grep -q "\"error\":\"$code\"" "$tmp/b" ||
-		fail "want $want $code as JSON, got $(cat "$tmp/h"): $(head -c 300 "$tmp/b")"
-}
-expect_json 502 bad_gateway -X POST -H 'Content-Type: application/json' -d '{"request":"ping"}' \
-	"http://127.0.0.1:$port/ping"
-head -c 20000 /dev/zero | tr '\0' 'x' > "$tmp/big"
-expect_json 413 payload_too_large -X POST -H 'Content-Type: application/json' --data-binary "@$tmp/big" \
-	"http://127.0.0.1:$port/ping"
-expect_json 404 not_found "http://127.0.0.1:$port/metrics"
-expect_json 400 header_too_large -H "x-secret-key: $(head -c 9000 /dev/zero | tr '\0' k)" \
-	"http://127.0.0.1:$port/ping"
-# A NUL byte in a header: curl cannot send one, so bash writes the request.
-nul=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-	printf "POST /ping HTTP/1.1\r\nHost: x\r\nx-secret-key: a\0b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" >&3
-	cat <&3' _ "$port" 2>/dev/null | tr -d '\r')
-case $nul in
-*"HTTP/1.1 400"*"Content-Type: application/json"*'"error":"bad_request"'*) ;;
-*) fail "a NUL in a header: want a JSON 400 from nginx, got: $(printf '%s' "$nul" | head -c 300)" ;;
-esac
-expect_json 502 bad_gateway "http://127.0.0.1:$ops/readyz"
-echo "ok   nginx's own 400/502/413/404 answers are JSON"
+echo "ok   nginx -t accepts the shipped site (its own answers: nginx-json.sh)"
 echo "ok: docs, units and the nginx site check out"
