@@ -75,3 +75,10 @@ EXTRA_DIST += tests/integration/api.sh tests/integration/cases.sh tests/integrat
 # The workers under valgrind memcheck while API tests run against them.
 TESTS += tests/faults/valgrind-server.sh
 EXTRA_DIST += tests/faults/valgrind-server.sh
+
+# Every test runs through tests/run-test: a time limit (a runaway is a named
+# failure) and the skip policy (PP_ALLOW_SKIP; see the script). Scripts keep
+# SH_LOG_COMPILER = $(SHELL); the wrapper goes in front through the flags.
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test
+AM_SH_LOG_FLAGS = $(top_srcdir)/tests/run-test $(SHELL)
+EXTRA_DIST += tests/run-test

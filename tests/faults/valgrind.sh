@@ -4,7 +4,8 @@
 # invalid accesses fail. Usage: valgrind.sh [TEST-BINARY...] (default: all).
 set -uo pipefail
 B=${PP_BUILDDIR:-$(pwd)}
-command -v valgrind >/dev/null || { echo "SKIP: valgrind not installed"; exit 77; }
+. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+pp_require valgrind
 
 if [ $# -gt 0 ]; then
 	tests=("$@")
