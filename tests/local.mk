@@ -82,3 +82,11 @@ EXTRA_DIST += tests/faults/valgrind-server.sh
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test
 AM_SH_LOG_FLAGS = $(top_srcdir)/tests/run-test $(SHELL)
 EXTRA_DIST += tests/run-test
+
+# The bytes of every answer: quota headers, Retry-After rounding, bodies.
+check_PROGRAMS += tests/unit/test_response
+tests_unit_test_response_SOURCES = tests/unit/test_response.c
+tests_unit_test_response_CFLAGS = $(PP_TEST_CFLAGS)
+tests_unit_test_response_LDADD = $(PP_TEST_LIBS)
+UNIT_TESTS += tests/unit/test_response
+TESTS += tests/unit/test_response
