@@ -41,7 +41,7 @@ tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_config_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 
 tests_unit_test_store_SOURCES = tests/unit/test_store.c $(PP_TEST_TMPDIR)
-tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
 tests_unit_test_store_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 
 # Integration tests: real nginx + spawn-fcgi/multiwatch workers (lib.sh).
