@@ -26,7 +26,7 @@ clang -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" 2>"$probe/e
 cd "$top" || exit 1
 [ -x configure ] || autoreconf -fi >/dev/null || { echo "fuzz: autoreconf failed"; exit 1; }
 mkdir -p "$bdir"
-(cd "$bdir" && { [ -f Makefile ] || ../configure -q CC=clang --enable-fuzzing; }) ||
+(cd "$bdir" && { [ -f Makefile ] || "$top/configure" -q CC=clang --enable-fuzzing; }) ||
 	{ echo "fuzz: configure failed"; exit 1; }
 targets=$(cd "$top/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 for t in $targets; do
