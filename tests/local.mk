@@ -23,8 +23,8 @@ tests_unit_test_chaos_CFLAGS = $(PP_TEST_CFLAGS)
 tests_unit_test_chaos_LDADD = $(PP_TEST_LIBS)
 TESTS += tests/unit/test_chaos
 
-# ---- begin itest block (validation cases, unit tests of validate/config/store,
-# integration tests through nginx; owned by the itest branch) ----
+# --- validation cases, unit tests of validate/config/store, integration tests
+# through nginx ----------------------------------------------------------------
 EXTRA_DIST += tests/integration/lib.sh tests/integration/post.lua tests/cases
 
 check_PROGRAMS += tests/unit/test_validate tests/unit/test_config tests/unit/test_store
@@ -48,7 +48,6 @@ tests_unit_test_store_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 TESTS += tests/integration/cases.sh tests/integration/api.sh tests/integration/noquota.sh \
 	tests/integration/concurrency.sh tests/integration/global.sh tests/integration/restart.sh \
 	tests/integration/nocleartext.sh tests/integration/probes.sh tests/integration/flood.sh
-# ---- end itest block ----
 
 TESTS += tests/integration/store-full.sh
 EXTRA_DIST += tests/integration/store-full.sh tests/integration/distinct-keys.lua
@@ -90,3 +89,28 @@ tests_unit_test_response_CFLAGS = $(PP_TEST_CFLAGS)
 tests_unit_test_response_LDADD = $(PP_TEST_LIBS)
 UNIT_TESTS += tests/unit/test_response
 TESTS += tests/unit/test_response
+
+# The shared counters (src/metrics.c), built without the core library.
+check_PROGRAMS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c src/metrics.c src/metrics.h $(PP_TEST_TMPDIR)
+tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_metrics_LDADD = $(CHECK_LIBS)
+TESTS += tests/unit/test_metrics
+UNIT_TESTS += tests/unit/test_metrics
+
+# --- fault and abuse tests (tests/faults/) -------------------------------------
+# Through real nginx + workers (tests/integration/lib.sh); each bounded < 30 s.
+TESTS += tests/faults/kill9.sh
+EXTRA_DIST += tests/faults/kill9.sh
+TESTS += tests/faults/smallmap.sh
+EXTRA_DIST += tests/faults/smallmap.sh
+TESTS += tests/faults/clockstep.sh
+EXTRA_DIST += tests/faults/clockstep.sh
+TESTS += tests/faults/hostile.sh
+EXTRA_DIST += tests/faults/hostile.sh
+# The unit tests under valgrind memcheck (a skip, naming valgrind, when it is missing).
+TESTS += tests/faults/valgrind.sh
+EXTRA_DIST += tests/faults/valgrind.sh
+valgrind: $(check_PROGRAMS)
+	PP_BUILDDIR='$(abs_top_builddir)' $(SHELL) $(srcdir)/tests/faults/valgrind.sh
+.PHONY: valgrind
