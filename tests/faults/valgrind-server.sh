@@ -3,6 +3,7 @@
 # memcheck while the integration tests of the API (every request case, the
 # quota headers, invalid requests) run against them: any invalid access or
 # use of uninitialised memory on the request path fails.
+# pp-test-timeout: 900
 set -uo pipefail
 . "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 pp_require valgrind

@@ -2,6 +2,7 @@
 # tests/faults/valgrind.sh - every unit test binary (UNIT_TESTS) under valgrind
 # memcheck, Check's fork off so the tests run inside valgrind: leaks and
 # invalid accesses fail. Usage: valgrind.sh [TEST-BINARY...] (default: all).
+# pp-test-timeout: 1200
 set -uo pipefail
 B=${PP_BUILDDIR:-$(pwd)}
 . "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
