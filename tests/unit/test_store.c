@@ -808,6 +808,9 @@ START_TEST(test_failed_open_wipes_secret)
 	ck_assert_int_eq(pp_store_open_backend(&est, &fake_shared, &cfg), PP_STORE_ESECRET);
 	ck_assert(memcmp(est.secret, (unsigned char[PP_SECRET_LEN]){ 0 }, PP_SECRET_LEN) == 0);
 
+}
+END_TEST
+
 /* The stored id is a keyed hash: an unkeyed hash of the key (what a store
  * that forgot the secret would write) is nowhere in data.mdb, and the same
  * key gives another id under another secret. Checked against libsodium
