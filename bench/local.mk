@@ -33,20 +33,3 @@ fuzz_fuzz_ratelimit_CFLAGS = $(AM_CFLAGS) $(PP_FUZZ_FLAGS)
 fuzz_fuzz_ratelimit_LDFLAGS = $(PP_FUZZ_FLAGS)
 endif
 EXTRA_DIST += fuzz/run.sh fuzz/corpus
-
-# --- fault and abuse tests (tests/faults/) -------------------------------------
-# Through real nginx + workers (tests/integration/lib.sh); each bounded < 30 s.
-TESTS += tests/faults/kill9.sh
-EXTRA_DIST += tests/faults/kill9.sh
-TESTS += tests/faults/smallmap.sh
-EXTRA_DIST += tests/faults/smallmap.sh
-TESTS += tests/faults/clockstep.sh
-EXTRA_DIST += tests/faults/clockstep.sh
-TESTS += tests/faults/hostile.sh
-EXTRA_DIST += tests/faults/hostile.sh
-# The unit tests under valgrind memcheck (skips when valgrind is missing).
-TESTS += tests/faults/valgrind.sh
-EXTRA_DIST += tests/faults/valgrind.sh
-valgrind: $(check_PROGRAMS)
-	PP_BUILDDIR='$(abs_top_builddir)' $(SHELL) $(srcdir)/tests/faults/valgrind.sh
-.PHONY: valgrind

@@ -1,13 +1,5 @@
-# conf/local.mk - the deployment side: metrics unit test, sample configs and
-# their installation, man pages, and the deploy tests (tests/deploy/).
-
-# --- shared counters (src/metrics.c) -----------------------------------------
-check_PROGRAMS += tests/unit/test_metrics
-tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c src/metrics.c src/metrics.h
-tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_metrics_LDADD = $(CHECK_LIBS)
-TESTS += tests/unit/test_metrics
-UNIT_TESTS += tests/unit/test_metrics
+# conf/local.mk - the deployment side: sample configs and their installation,
+# man pages, and the deploy tests (tests/deploy/).
 
 # --- files made from templates (paths as configured) -------------------------
 pp_edit = sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \

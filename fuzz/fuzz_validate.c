@@ -43,8 +43,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t klen = data[1], clen = data[2];
 	data += 3;
 	size -= 3;
-	/* A key longer than 255 bytes matters (the cap is 256): bit 7 of the
-	 * length byte is not enough, so stretch the key by repeating it. */
+	/* A key longer than 255 bytes matters (the cap is 256) but one length
+	 * byte cannot say so: a key starting with '+' is stretched by 255 bytes
+	 * (its bytes repeated), so every length 256..510 is reachable: 256 and
+	 * 257, the cap's two sides, included (seeds key-256 and key-257). */
 	if (klen > size)
 		klen = size;
 	if (clen > size - klen)
@@ -57,15 +59,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	char *key = NULL, *ct = NULL, *body;
 	if (!(flags & 0x40)) {
-		size_t rep = (klen > 0 && data[0] == '+') ? 2 : 1;
-		key = malloc(klen * rep + 1);
+		size_t kl = (klen > 0 && data[0] == '+') ? klen + 255 : klen;
+		key = malloc(kl + 1);
 		if (!key)
 			abort();
-		for (size_t i = 0; i < rep; i++)
-			memcpy(key + i * klen, data, klen);
-		key[klen * rep] = '\0';
+		for (size_t i = 0; i < kl; i++)
+			key[i] = (char)data[i % klen];
+		key[kl] = '\0';
 		req.key = key;
-		req.key_len = klen * rep;
+		req.key_len = kl;
 	}
 	if (!(flags & 0x80)) {
 		ct = dup_n(data + klen, clen);
@@ -88,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    req.key_len == 0 || req.key_len > PP_KEY_MAX || req.body_over)
 			abort();
 		for (size_t i = 0; i < req.key_len; i++)
-			if ((unsigned char)key[i] < 0x20)
+			if ((unsigned char)key[i] < 0x20 || (unsigned char)key[i] == 0x7f)
 				abort();
 		if (ct && !pp_validate_content_type(ct))
 			abort();

@@ -26,7 +26,10 @@ fail() {
 	[ -f "$tmp/stderr" ] && { grep 'pingpong-fcgi' "$tmp/stderr" | tail -10; tail -5 "$tmp/stderr"; }
 	exit 1
 }
-skip() { echo "SKIP: $*"; exit 77; }
+# pp_require CMD... (each tool there, or a skip naming its Debian package) and
+# pp_skip REASON MESSAGE come from the integration harness.
+. "$S/tests/integration/lib.sh"
+skip() { pp_skip "$@"; } # skip REASON MESSAGE
 
 # A TCP port on 127.0.0.1 nothing listens on (never 8080).
 free_port() { "$PP_SRCDIR/tests/free-port"; }

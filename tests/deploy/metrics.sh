@@ -4,7 +4,7 @@
 # /metrics, whichever worker answers the scrape; promtool accepts the output;
 # /metrics is not on the public port.
 . "$PP_SRCDIR/tests/deploy/common.sh"
-command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
+PP_NGINX=$NGINX pp_require promtool pgrep curl spawn-fcgi multiwatch nginx
 N=120
 http=$(free_port) && ops=$(free_port) || fail "no free port"
 export PINGPONG_PER_KEY_LIMIT=3 PINGPONG_PER_KEY_WINDOW=60s

@@ -96,9 +96,11 @@ pp_check '[ "$ok" -eq "$LIMIT" ]' "after the flood the key got $ok of $((LIMIT +
 
 # The environment is consistent: mdb_stat walks it without error.
 mdb_stat -e "$PP_TMP/db" >"$PP_TMP/stat-e" 2>&1
-pp_check '[ $? -eq 0 ]' "mdb_stat -e failed: $(tail -n 3 "$PP_TMP/stat-e")"
+rc=$? # before the message's $(tail) runs and resets $?
+pp_check '[ "$rc" -eq 0 ]' "mdb_stat -e failed (exit $rc): $(tail -n 3 "$PP_TMP/stat-e")"
 mdb_stat -a "$PP_TMP/db" >"$PP_TMP/stat-a" 2>&1
-pp_check '[ $? -eq 0 ]' "mdb_stat -a failed: $(tail -n 3 "$PP_TMP/stat-a")"
+rc=$? # before the message's $(tail) runs and resets $?
+pp_check '[ "$rc" -eq 0 ]' "mdb_stat -a failed (exit $rc): $(tail -n 3 "$PP_TMP/stat-a")"
 mdb_stat -r "$PP_TMP/db" >"$PP_TMP/stat-r" 2>&1
 pp_log "readers: $(grep -c . "$PP_TMP/stat-r") lines of mdb_stat -r"
 pp_done

@@ -3,8 +3,10 @@
 # memcheck while the integration tests of the API (every request case, the
 # quota headers, invalid requests) run against them: any invalid access or
 # use of uninitialised memory on the request path fails.
+# pp-test-timeout: 900
 set -uo pipefail
-command -v valgrind >/dev/null || { echo "SKIP: valgrind not installed"; exit 77; }
+. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+pp_require valgrind
 logs=$(mktemp -d /tmp/pp-vgserver.XXXXXX) || exit 1
 trap 'rm -rf "$logs"' EXIT
 export PP_WORKER_WRAPPER="$(command -v valgrind) --error-exitcode=99 --track-origins=yes --log-file=$logs/vg.%p.log"

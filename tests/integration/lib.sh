@@ -3,7 +3,8 @@
 #
 # API (keep stable, other tests use it):
 #   pp_setup                      temp dir in $PP_TMP, EXIT trap stops all by PID
-#   pp_require CMD...             skip (77) if a tool is missing
+#   pp_require CMD...             skip (77) naming the package if a tool is missing
+#   pp_skip REASON MESSAGE        skip (77), naming why (tests/run-test policy)
 #   pp_free_port                  prints a free 127.0.0.1 TCP port
 #   pp_start_server KEY=VALUE...  config + workers + nginx; exports PP_PORT,
 #                                 PP_URL, PP_ACCESS_LOG; waits for /healthz
@@ -41,7 +42,16 @@ pp_fail() {
 pp_check() { # pp_check "test expression" "message"
 	if ! eval "$1"; then pp_fail "$2 [$1]"; fi
 }
-pp_skip() { echo "SKIP: $*" >&2; exit 77; }
+# pp_skip REASON MESSAGE: exit 77 naming why this machine cannot run the test.
+# REASON is a package name (a tool is missing) or a condition such as
+# "container"; tests/run-test fails the skip unless PP_ALLOW_SKIP lists it.
+pp_skip() {
+	local reason=$1
+	shift
+	echo "SKIP ($reason): $*" >&2
+	[ -z "${PP_SKIP_FILE:-}" ] || echo "$reason" >>"$PP_SKIP_FILE"
+	exit 77
+}
 pp_die() { echo "ERROR: $*" >&2; exit 1; }
 
 pp_done() {
@@ -53,13 +63,31 @@ pp_done() {
 	exit 0
 }
 
+# The Debian package (scripts/packages) that ships a command.
+pp_package_of() {
+	case $1 in
+	mdb_stat | mdb_dump) echo lmdb-utils ;;
+	pgrep | pkill | ps) echo procps ;;
+	promtool) echo prometheus ;;
+	man) echo man-db ;;
+	systemd-analyze) echo systemd ;;
+	redis-server | redis-cli) echo redis-server ;;
+	node) echo nodejs ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# pp_require CMD...: each command is there, or the test skips naming the
+# package that ships it (a failure under scripts/test unless allowed).
 pp_require() {
-	local c
+	local c pkg
 	for c in "$@"; do
+		pkg=$(pp_package_of "$c")
 		if [ "$c" = nginx ]; then
-			[ -x "$PP_NGINX" ] || pp_skip "nginx not found at $PP_NGINX"
+			[ -x "$PP_NGINX" ] || pp_skip nginx "nginx not found at $PP_NGINX (Debian package nginx, in scripts/packages)"
 		else
-			command -v "$c" >/dev/null 2>&1 || pp_skip "$c not installed"
+			command -v "$c" >/dev/null 2>&1 ||
+				pp_skip "$pkg" "$c not installed (Debian package $pkg, in scripts/packages)"
 		fi
 	done
 }
@@ -370,6 +398,12 @@ pp_load() {
 # for a loaded 2-core machine) absorb that; test_store checks to the ms. Only 200 and 429 may appear. Sets PP_ADMITTED, PP_REFUSED.
 pp_check_windows() {
 	local limit=$1 w=$2 uri=${3:-/ping} tol=${PP_WINDOW_TOL:-0.25} out
+	# The checked windows are W - tol long: a tolerance of half the window
+	# or more would leave nothing to check.
+	if ! awk -v t="$tol" -v w="$w" 'BEGIN { exit !(t >= 0 && t < w / 2) }'; then
+		pp_fail "windows: PP_WINDOW_TOL=$tol must be below half the window ($w s): nothing would be checked"
+		return
+	fi
 	out=$(awk -v u="$uri" '$5 == u { print $1, $2 }' "$PP_ACCESS_LOG" | sort -n -k1,1 |
 		awk -v L="$limit" -v W="$w" -v tol="$tol" '
 		$2 == 499 { next } # wrk closed the connection at its deadline
@@ -380,7 +414,7 @@ pp_check_windows() {
 			if (na == 0) { print "FAIL no admissions at all"; exit }
 			lo = 1; bad = 0
 			for (j = 1; j <= na; j++) {
-				while (a[lo] <= a[j] - W + tol) lo++
+				while (lo < j && a[lo] <= a[j] - W + tol) lo++
 				if (j - lo + 1 > L && bad++ < 3)
 					printf "FAIL %d admissions in (%.3f, %.3f], limit %d\n", j - lo + 1, a[j] - W + tol, a[j], L
 			}
@@ -400,6 +434,9 @@ pp_check_windows() {
 			printf "STATS %d %d %.3f %d %d\n", na, nref, d, elo, ehi
 		}')
 	local line
+	# No STATS line: the checker died or printed nothing, which is no pass.
+	[[ $out == *STATS* || $out == *FAIL* ]] ||
+		pp_fail "windows (limit $limit per ${w}s, $uri): the check printed no result: '$out'"
 	while IFS= read -r line; do
 		case $line in
 		FAIL*) pp_fail "windows (limit $limit per ${w}s, $uri): ${line#FAIL }" ;;

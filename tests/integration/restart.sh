@@ -28,8 +28,19 @@ pp_expect_status 200
 
 # kill -9 one worker by PID: multiwatch replaces it, nobody else notices.
 victim=$(pp_worker_pids | head -n 1)
-[ -n "$victim" ] && kill -KILL "$victim"
-sleep 0.3
+[ -n "$victim" ] || pp_die "no worker to kill"
+kill -KILL "$victim" || pp_fail "kill -9 of worker $victim failed"
+# Bounded wait: the victim is gone (multiwatch reaps it) and replaced.
+for i in $(seq 1 50); do
+	alive=$(pp_worker_pids | tr '\n' ' ')
+	case " $alive " in *" $victim "*) ;; *) [ "$(echo $alive | wc -w)" -eq "${PP_WORKERS:-4}" ] && break ;; esac
+	sleep 0.1
+done
+case " $(pp_worker_pids | tr '\n' ' ') " in
+*" $victim "*) pp_fail "worker $victim still runs after kill -9" ;;
+esac
+[ -e "/proc/$victim" ] && [ "$(awk '{print $3}' "/proc/$victim/stat" 2>/dev/null)" != Z ] &&
+	pp_fail "process $victim still alive after kill -9"
 for i in $(seq 1 12); do
 	pp_ping "after-kill-$i"
 	pp_expect_status 200

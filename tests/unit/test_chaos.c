@@ -25,9 +25,10 @@ static int injected;
 static int
 should_fail(void)
 {
+	++calls; /* counted always: a scenario must show what it allocates */
 	if (fail_at == 0)
 		return 0;
-	if (++calls == fail_at) {
+	if (calls == fail_at) {
 		injected = 1;
 		return 1;
 	}
@@ -78,14 +79,16 @@ free(void *p)
 struct scenario {
 	const char *name, *method, *path, *ctype, *key, *body;
 	int ok_status; /* the answer without injected failures */
+	int allocates; /* 1: each of its allocations is failed in turn; 0: it
+	                * must make none (a scrape answers even out of memory) */
 };
 
 static const struct scenario scenarios[] = {
-	{ "admit", "POST", "/ping", "application/json", "chaos-key", "{\"request\":\"ping\",\"x\":[1,2,{\"y\":\"z\"}]}", 200 },
-	{ "refuse", "POST", "/ping", "application/json", "chaos-full", "{\"request\":\"ping\"}", 429 },
-	{ "bad json", "POST", "/ping", "application/json", "k", "{\"request\":[", 400 },
-	{ "metrics", "GET", "/metrics", NULL, NULL, "", 200 },
-	{ "readyz", "GET", "/readyz", NULL, NULL, "", 200 },
+	{ "admit", "POST", "/ping", "application/json", "chaos-key", "{\"request\":\"ping\",\"x\":[1,2,{\"y\":\"z\"}]}", 200, 1 },
+	{ "refuse", "POST", "/ping", "application/json", "chaos-full", "{\"request\":\"ping\"}", 429, 1 },
+	{ "bad json", "POST", "/ping", "application/json", "k", "{\"request\":[", 400, 1 },
+	{ "metrics", "GET", "/metrics", NULL, NULL, "", 200, 0 },
+	{ "readyz", "GET", "/readyz", NULL, NULL, "", 200, 1 },
 };
 
 static struct pp_config cfg;
@@ -134,6 +137,13 @@ START_TEST(every_allocation_fails_once)
 	}
 	run(rq, sc); /* warm up: first-use allocations are not per request */
 	ck_assert_int_eq(rq->res.status, sc->ok_status);
+	calls = 0;
+	run(rq, sc);
+	fprintf(stderr, "# %s: %ld allocations a request\n", sc->name, calls);
+	if (sc->allocates)
+		ck_assert_msg(calls > 0, "%s makes no allocation: failing them tests nothing", sc->name);
+	else
+		ck_assert_msg(calls == 0, "%s made %ld allocations, want none", sc->name, calls);
 
 	for (long n = 1; n < 10000; n++) {
 		calls = 0;

@@ -389,9 +389,16 @@ main(void)
 	tcase_add_test(tc, test_other_layout_secret);
 	tcase_add_test(tc, test_other_format_number);
 	tcase_add_test(tc, test_unstamped_same_layout_opens);
-	tcase_add_test(tc, test_many_workers);
-	tcase_add_test(tc, test_two_map_sizes);
 	suite_add_tcase(s, tc);
+	/* 160 and 2 forked workers: minutes under valgrind (tests/faults/
+	 * valgrind.sh leaves out what is tagged "timing"). */
+	TCase *procs = tcase_create("processes");
+	tcase_set_tags(procs, "timing");
+	tcase_add_checked_fixture(procs, setup, teardown);
+	tcase_set_timeout(procs, 60);
+	tcase_add_test(procs, test_many_workers);
+	tcase_add_test(procs, test_two_map_sizes);
+	suite_add_tcase(s, procs);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "tmpdir.h"
 
 static char dir[64];
 static char text[32768];
@@ -18,19 +19,14 @@ static char text[32768];
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/pp-metrics-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pp_test_mkdtemp("metrics", dir, sizeof(dir));
 }
 
 static void
 teardown(void)
 {
-	char path[128];
-
 	pp_metrics_close();
-	snprintf(path, sizeof(path), "%s/metrics.shm", dir);
-	unlink(path);
-	rmdir(dir);
+	pp_test_rmtree(dir);
 }
 
 /* The value of the sample named exactly `name` (with labels), or -1. */
@@ -257,7 +253,9 @@ main(void)
 	int failed;
 
 	if (dump_path != NULL && *dump_path != '\0') {
-		snprintf(dir, sizeof(dir), "/tmp/pp-metrics-XXXXXX");
+		/* Outside a test: no ck_assert, so mkdtemp by hand. */
+		const char *t = getenv("TMPDIR");
+		snprintf(dir, sizeof(dir), "%s/pp-metrics.XXXXXX", t && *t ? t : "/tmp");
 		if (mkdtemp(dir) == NULL)
 			return EXIT_FAILURE;
 		failed = dump(dump_path);

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -805,6 +807,204 @@ START_TEST(test_failed_open_wipes_secret)
 	snprintf(cfg.key_secret_file, sizeof(cfg.key_secret_file), "%s/absent", tmpdir);
 	ck_assert_int_eq(pp_store_open_backend(&est, &fake_shared, &cfg), PP_STORE_ESECRET);
 	ck_assert(memcmp(est.secret, (unsigned char[PP_SECRET_LEN]){ 0 }, PP_SECRET_LEN) == 0);
+
+}
+END_TEST
+
+/* The stored id is a keyed hash: an unkeyed hash of the key (what a store
+ * that forgot the secret would write) is nowhere in data.mdb, and the same
+ * key gives another id under another secret. Checked against libsodium
+ * directly, not against pp_store_keyid, the function under test. */
+START_TEST(test_keyid_is_keyed)
+{
+	static const char key[] = "keyed-hash-canary-3b1e";
+	struct pp_config cfg;
+	struct pp_store ls;
+	struct pp_decision d;
+	struct pp_policy p = {
+		.per_key = { .limit = 2, .window_ms = 60000 },
+		.global = { .limit = 100, .window_ms = 1000 },
+	};
+	unsigned char unkeyed16[16], unkeyed32[32], s2[32];
+	struct pp_keyid a, b, c;
+	char path[700];
+	size_t len;
+
+	ck_assert_int_ge(sodium_init(), 0);
+	make_config(&cfg);
+	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
+	ls.clock = fake_clock;
+	ck_assert_int_eq(hit_at(&ls, key, sizeof(key) - 1, &p, 1700000000000LL, &d), PP_STORE_OK);
+	ck_assert(d.admit);
+
+	crypto_generichash(unkeyed16, sizeof(unkeyed16), (const unsigned char *)key, sizeof(key) - 1, NULL, 0);
+	crypto_generichash(unkeyed32, sizeof(unkeyed32), (const unsigned char *)key, sizeof(key) - 1, NULL, 0);
+	pp_store_keyid(ls.secret, key, sizeof(key) - 1, &a);
+	ck_assert_msg(memcmp(a.b, unkeyed16, sizeof(a.b)) != 0, "the key id is the unkeyed hash");
+	ck_assert_msg(memcmp(a.b, unkeyed32, sizeof(a.b)) != 0, "the key id is the unkeyed hash");
+	/* Another secret, same key: another id; the same secret: the same id. */
+	memcpy(s2, ls.secret, sizeof(s2));
+	s2[0] ^= 1;
+	pp_store_keyid(s2, key, sizeof(key) - 1, &b);
+	ck_assert_msg(memcmp(a.b, b.b, sizeof(a.b)) != 0, "two secrets give one id: the hash is not keyed");
+	pp_store_keyid(ls.secret, key, sizeof(key) - 1, &c);
+	ck_assert(memcmp(a.b, c.b, sizeof(a.b)) == 0);
+	pp_store_close(&ls);
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dbdir);
+	char *data = slurp(path, &len);
+	ck_assert_msg(memmem(data, len, unkeyed16, sizeof(unkeyed16)) == NULL,
+	              "data.mdb holds the unkeyed BLAKE2b of the key");
+	ck_assert_msg(memmem(data, len, unkeyed32, 16) == NULL,
+	              "data.mdb holds the unkeyed BLAKE2b of the key");
+	ck_assert_msg(memmem(data, len, b.b, sizeof(b.b)) == NULL,
+	              "data.mdb holds the id of another secret");
+	free(data);
+}
+END_TEST
+
+/* Reading the clock before taking the write lock (the bug fixed last round)
+ * lets a worker decide and record at a time older than what another worker
+ * committed while it waited: it then clamps that admission back to its own
+ * "now" and the window frees early. Made deterministic with two processes: the
+ * holder's clock, read under its write lock, waits there until the contender
+ * is blocked on that lock, then advances time. The contender's clock says
+ * "late" only once the holder has advanced it, so a contender that read its
+ * clock before blocking decides at the old time. */
+struct lockstep {
+	volatile int advanced; /* set by the holder, under its lock */
+};
+
+static struct lockstep *lockstep;
+static int go_pipe[2], read_pipe[2];
+static pid_t contender;
+static int holder_calls;
+#define LS_T0 1700000000000LL
+
+static int64_t
+contender_clock(void)
+{
+	static int told;
+	if (!told) { /* the holder learns that the contender is under way */
+		told = 1;
+		if (write(read_pipe[1], "r", 1) != 1)
+			_exit(6);
+	}
+	return lockstep->advanced ? LS_T0 + 600 : LS_T0 + 100;
+}
+
+/* Waits (bounded) until pid sleeps: blocked on the write lock, since after
+ * its first clock read the contender has nothing else to wait for. */
+static int
+wait_blocked(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 2000; i++) { /* 10 s */
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return 0;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		const char *st = strrchr(buf, ')');
+		if (st && st[1] == ' ' && st[2] == 'S')
+			return 1;
+		if (st && st[1] == ' ' && st[2] == 'Z')
+			return 0; /* it finished: it never waited for the lock */
+		usleep(5000);
+	}
+	return 0;
+}
+
+static int64_t
+holder_clock(void)
+{
+	if (++holder_calls != 2)
+		return fake_ms; /* the snapshot's read, and later hits */
+	/* The write step: the lock is held (if the clock is read under it). */
+	char c;
+	ck_assert_int_eq(write(go_pipe[1], "g", 1), 1);
+	ck_assert_int_eq(read(read_pipe[0], &c, 1), 1);
+	ck_assert_msg(wait_blocked(contender), "the contender never blocked on the write lock: the "
+	              "holder's clock ran before its write lock was taken");
+	lockstep->advanced = 1;
+	return LS_T0 + 500;
+}
+
+START_TEST(test_clock_read_under_lock)
+{
+	struct pp_config cfg;
+	struct pp_store ls;
+	struct pp_decision d, *cd;
+	struct pp_policy p = {
+		.per_key = { .limit = 1, .window_ms = 1000 },
+		.global = { .limit = 1000, .window_ms = 1000 },
+	};
+	char c;
+
+	lockstep = mmap(NULL, sizeof(*lockstep) + sizeof(*cd), PROT_READ | PROT_WRITE,
+	                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert(lockstep != MAP_FAILED);
+	cd = (struct pp_decision *)(lockstep + 1);
+	ck_assert_int_eq(pipe(go_pipe), 0);
+	ck_assert_int_eq(pipe(read_pipe), 0);
+	make_config(&cfg);
+
+	contender = fork();
+	ck_assert_int_ge(contender, 0);
+	if (contender == 0) {
+		struct pp_store cs;
+		close(go_pipe[1]);
+		close(read_pipe[0]);
+		if (pp_store_open(&cs, &cfg) != PP_STORE_OK)
+			_exit(4);
+		/* Opened: opening may write (the first open creates the secret),
+		 * and must not wait for the lock the holder will sit on. */
+		if (write(read_pipe[1], "o", 1) != 1)
+			_exit(6);
+		cs.clock = contender_clock;
+		if (read(go_pipe[0], &c, 1) != 1)
+			_exit(5);
+		int rc = pp_store_hit(&cs, "lockstep-key", 12, &p, cd);
+		pp_store_close(&cs);
+		_exit(rc == PP_STORE_OK ? 0 : 7);
+	}
+	/* Only the contender writes read_pipe: its death is EOF, not a hang. */
+	close(go_pipe[0]);
+	close(read_pipe[1]);
+	ck_assert_int_eq(read(read_pipe[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'o');
+	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
+	ls.clock = holder_clock;
+	holder_calls = 0;
+	fake_ms = LS_T0;
+	ck_assert_int_eq(pp_store_hit(&ls, "lockstep-key", 12, &p, &d), PP_STORE_OK);
+	ck_assert_msg(d.admit, "the holder was refused");
+	ck_assert_int_eq(d.now_ms, LS_T0 + 500);
+
+	int st;
+	ck_assert_int_eq(waitpid(contender, &st, 0), contender);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "contender failed (status %d)", st);
+	/* The contender decided after the holder's commit, at its time or later. */
+	ck_assert_msg(cd->now_ms >= LS_T0 + 500,
+	              "the contender decided at T+%lld, before the admission at T+500 it waited for: "
+	              "its clock was read before the write lock",
+	              (long long)(cd->now_ms - LS_T0));
+	ck_assert(!cd->admit);
+	ck_assert_int_eq(cd->refused_by, PP_LIMIT_KEY);
+	ck_assert_int_eq(cd->retry_ms, 500 + 1000 - 600);
+	/* And the holder's admission still holds its window to T+1500. */
+	fake_ms = LS_T0 + 1100;
+	ck_assert_int_eq(pp_store_hit(&ls, "lockstep-key", 12, &p, &d), PP_STORE_OK);
+	ck_assert_msg(!d.admit, "admitted at T+1100 inside the window of the admission at T+500");
+	fake_ms = LS_T0 + 1500;
+	ck_assert_int_eq(pp_store_hit(&ls, "lockstep-key", 12, &p, &d), PP_STORE_OK);
+	ck_assert(d.admit);
+	pp_store_close(&ls);
+	close(go_pipe[1]);
+	close(read_pipe[0]);
+	munmap(lockstep, sizeof(*lockstep) + sizeof(*cd));
 }
 END_TEST
 
@@ -820,12 +1020,21 @@ main(void)
 	/* The property tests, once per row of the backend table. */
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_hammer_one_key, 0, nb);
 	tcase_add_loop_test(tc, test_reopen_keeps_state, 0, nb);
 	tcase_add_loop_test(tc, test_key_never_in_clear, 0, nb);
 	tcase_add_loop_test(tc, test_secret_per_installation, 0, nb);
 	tcase_add_loop_test(tc, test_key_secret_file, 0, nb);
+	/* LMDB's own: the keyed hash against libsodium, the clock under the lock. */
+	tcase_add_test(tc, test_keyid_is_keyed);
+	tcase_add_test(tc, test_clock_read_under_lock);
 	suite_add_tcase(s, tc);
+	/* Measures wall-clock time: valgrind.sh leaves it out (CK_EXCLUDE_TAGS). */
+	TCase *timing = tcase_create("timing");
+	tcase_add_checked_fixture(timing, setup, teardown);
+	tcase_set_timeout(timing, 60);
+	tcase_set_tags(timing, "timing");
+	tcase_add_loop_test(timing, test_hammer_one_key, 0, nb);
+	suite_add_tcase(s, timing);
 
 	tcase_add_checked_fixture(te, setup, teardown);
 	tcase_add_test(te, test_on_error_reject);
