@@ -196,3 +196,6 @@ valgrind: $(check_PROGRAMS)
 # ---- fleet: failover under load (Sentinel kill -9), fleet branch ----
 TESTS += tests/redis/failover-sentinel.sh
 EXTRA_DIST += tests/redis/failover-sentinel.sh
+# Containers on one Redis (podman; skips with reason "container" as container.sh does).
+TESTS += tests/deploy/container-fleet.sh
+EXTRA_DIST += tests/deploy/container-fleet.sh

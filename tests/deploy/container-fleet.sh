@@ -33,7 +33,7 @@ cleanup() {
 	local n
 	for n in "${names[@]}"; do podman rm -f -t 0 "$n" >/dev/null 2>&1; done
 	podman rmi -f "$image" >/dev/null 2>&1
-	podman image prune -f >/dev/null 2>&1
+	# No image prune here: container.sh may be building at the same time.
 	[ -z "$host_redis" ] || { kill "$host_redis" 2>/dev/null; wait "$host_redis" 2>/dev/null; }
 	rm -rf "$tmp"
 }
