@@ -25,6 +25,9 @@ pp_redis_conn_init(struct pp_redis_conn *rc, const struct pp_redis_target *t)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->t = *t;
+	snprintf(rc->seed_host, sizeof(rc->seed_host), "%s", t->host);
+	rc->seed_port = t->port;
+	snprintf(rc->seed_unix, sizeof(rc->seed_unix), "%s", t->unix_path);
 }
 
 static void
@@ -375,6 +378,13 @@ pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
 		if (rc->t.nsentinels > 0 && discover(rc, why, sizeof(why)) != 0) {
 			pp_redis_fail(rc, why);
 			return PP_REDIS_EIO;
+		}
+		if (rc->t.nsentinels == 0) {
+			/* Start at the configured node; it answers MOVED if the slot
+			 * lives elsewhere now (one hop per reconnect). */
+			snprintf(rc->t.host, sizeof(rc->t.host), "%s", rc->seed_host);
+			rc->t.port = rc->seed_port;
+			snprintf(rc->t.unix_path, sizeof(rc->t.unix_path), "%s", rc->seed_unix);
 		}
 		rc->c = dial(&rc->t, NULL, 0, why, sizeof(why));
 		if (rc->c == NULL) {

@@ -39,6 +39,12 @@ struct pp_redis_conn {
 	struct pp_log_limit loglim;
 	struct pp_log_limit trylim; /* TRYAGAIN lines */
 	char why[160];              /* the last failure, for the log */
+	/* The configured node (redis_url): t.host/port follow MOVED, but a
+	 * fresh connection after a failure starts here again, since the node
+	 * a MOVED named may be the one that died (a Cluster failover). */
+	char seed_host[256];
+	int seed_port;
+	char seed_unix[108];
 };
 
 enum {

@@ -199,3 +199,6 @@ EXTRA_DIST += tests/redis/failover-sentinel.sh
 # Containers on one Redis (podman; skips with reason "container" as container.sh does).
 TESTS += tests/deploy/container-fleet.sh
 EXTRA_DIST += tests/deploy/container-fleet.sh
+# Cluster failover under load (kill -9 of the slot's master, 3+3 nodes).
+TESTS += tests/redis/failover-cluster.sh
+EXTRA_DIST += tests/redis/failover-cluster.sh
