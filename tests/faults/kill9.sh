@@ -85,14 +85,20 @@ for i in $(seq 1 8); do
 	pp_expect_status 200
 	pp_check '[ "$ms" -lt 2000 ]' "ping after the kills took $ms ms"
 done
-# The flooded key is still limited exactly: at most LIMIT in a window.
+# The flooded key is still limited exactly: LIMIT of LIMIT + 2 in a window.
+# One curl, one kept-alive connection: the burst takes milliseconds, not a
+# process start per ping (a loaded machine once stretched 7 pings past the
+# 1 s window, and the window rightly admitted more).
 sleep 1.1
-ok=0
-for i in $(seq 1 $((LIMIT + 2))); do
-	pp_ping bench-one
-	[ "$PP_STATUS" = 200 ] && ok=$((ok + 1))
-done
-pp_check '[ "$ok" -eq "$LIMIT" ]' "after the flood the key got $ok of $((LIMIT + 2)), want $LIMIT"
+urls=()
+for i in $(seq 1 $((LIMIT + 2))); do urls+=(-o /dev/null "$PP_URL/ping"); done
+t0=$(date +%s%N)
+codes=$(curl -s -m 10 -w '%{http_code}\n' -H 'Content-Type: application/json' \
+	-H 'x-secret-key: bench-one' --data-binary '{"request":"ping"}' "${urls[@]}")
+burst_ms=$((($(date +%s%N) - t0) / 1000000))
+ok=$(grep -c '^200$' <<<"$codes")
+pp_check '[ "$burst_ms" -lt "$WINDOW_MS" ]' "the burst of $((LIMIT + 2)) pings took $burst_ms ms, more than the window: cannot judge"
+pp_check '[ "$ok" -eq "$LIMIT" ]' "after the flood the key got $ok of $((LIMIT + 2)) in $burst_ms ms, want $LIMIT: $(echo $codes)"
 
 # The environment is consistent: mdb_stat walks it without error.
 mdb_stat -e "$PP_TMP/db" >"$PP_TMP/stat-e" 2>&1
