@@ -3,8 +3,35 @@
  * local is the store's own fallback and never reaches here unless it fails). */
 #include "handler.h"
 
+#include <stdio.h>
+
 #include "log.h"
 #include "metrics.h"
+
+/* The LMDB map's fill, for the "map filling" alert: read at scrape time in
+ * one short read transaction (mdb_env_info and the free list: no walk over
+ * the windows). A backend without a map (Redis) adds nothing. Returns the
+ * new length, or 0 if the buffer is too small. */
+static size_t
+map_gauges(struct pp_server *srv, char *buf, size_t len, size_t cap)
+{
+	struct pp_store_stats ss;
+	int n;
+
+	if (pp_store_stats(srv->store, &srv->cfg->policy, &ss) != PP_STORE_OK || ss.file_bytes == 0)
+		return len;
+	n = snprintf(buf + len, cap - len,
+	             "# HELP pingpong_store_map_used_bytes LMDB pages in use (not free), in bytes.\n"
+	             "# TYPE pingpong_store_map_used_bytes gauge\n"
+	             "pingpong_store_map_used_bytes %llu\n"
+	             "# HELP pingpong_store_map_size_bytes The LMDB map size, in bytes.\n"
+	             "# TYPE pingpong_store_map_size_bytes gauge\n"
+	             "pingpong_store_map_size_bytes %llu\n",
+	             (unsigned long long)ss.bytes_used, (unsigned long long)ss.bytes_max);
+	if (n < 0 || (size_t)n >= cap - len)
+		return 0;
+	return len + (size_t)n;
+}
 
 static void
 ping(struct pp_server *srv, struct pp_request *rq)
@@ -88,6 +115,8 @@ pp_handle(struct pp_server *srv, struct pp_request *rq)
 		rq->res.status = 200;
 		rq->res.content_type = "text/plain; version=0.0.4; charset=utf-8";
 		rq->res.body_len = pp_metrics_render(rq->res.body, sizeof(rq->res.body));
+		if (rq->res.body_len)
+			rq->res.body_len = map_gauges(srv, rq->res.body, rq->res.body_len, sizeof(rq->res.body));
 		if (rq->res.body_len == 0) {
 			rq->res.content_type = "application/json";
 			pp_response_error(&rq->res, 500, "internal_error", "Metrics did not fit the buffer.");

@@ -58,5 +58,9 @@ for i in 1 2 3 4 5 6; do
 		fail "scrape $i: histogram count"
 done
 grep -q '^pingpong_build_info{version="[^"]*"} 1$' "$tmp/metrics" || fail "no build info"
+# The map's fill (the "map filling" alert): pages in use, never above the map.
+used=$(val pingpong_store_map_used_bytes) size=$(val pingpong_store_map_size_bytes)
+[ -n "$used" ] && [ -n "$size" ] && [ "$used" -gt 0 ] && [ "$used" -le "$size" ] ||
+	fail "map gauges: used '$used' of '$size' bytes"
 out=$(promtool check metrics < "$tmp/metrics" 2>&1) || fail "promtool check metrics: $out"
 echo "ok: $N pings over $busy busy workers counted exactly; promtool accepts /metrics"
