@@ -43,6 +43,7 @@ run_case refuse_key "" per_key_limit=10 per_key_window=60s global_limit=1000 glo
 run_case refuse_global "-d" per_key_limit=10 per_key_window=60s global_limit=2 global_window=1s
 run_case admit_distinct "-d" per_key_limit=10 per_key_window=1s global_limit=100000 global_window=1s
 run_case admit_distinct_g10ms "-d" per_key_limit=10 per_key_window=1s global_limit=1000 global_window=10ms
+run_case admit_distinct_g60s "-d" per_key_limit=10 per_key_window=1s global_limit=100000 global_window=60s
 if [ "${BENCH_TOP:-0}" = 1 ]; then
 	for f in "$tmp"/*.top; do
 		[ -f "$f" ] || continue

@@ -97,4 +97,50 @@ int pp_limiter_admit(struct pp_window *key, struct pp_window *global,
                      const struct pp_policy *p, int64_t now_ms,
                      struct pp_decision *out);
 
+/* ---- the global window as per-slot records (the LMDB store) --------------
+ * Admissions at times in [id * PP_SLOT_MS, (id + 1) * PP_SLOT_MS) form slot
+ * id: its buckets (at most PP_SLOT_MS), their sum, and a running total of
+ * every admission recorded in earlier slots. The live count is then the
+ * newest slot's running total minus the oldest live slot's, less the
+ * expired part of that oldest slot: two records read and one small one
+ * written per admission, whatever the limit and the window. */
+#define PP_SLOT_MS 16
+
+struct pp_slot {
+	int64_t  id;        /* t_ms / PP_SLOT_MS */
+	uint64_t before;    /* admissions recorded in slots before this one */
+	uint64_t count;     /* admissions in this slot: the sum of w.b[].n */
+	struct pp_window w; /* its buckets, sorted by t_ms */
+};
+
+/* The slot of a time, and the first slot that can hold a live admission. */
+int64_t pp_slot_of(int64_t t_ms);
+int64_t pp_slot_first_live(const struct pp_limit *l, int64_t now_ms);
+
+/* Like pp_limiter_inspect for a window given as slots s[0..n): s[0] the
+ * first slot record at or after pp_slot_first_live(), s[n - 1] the newest;
+ * records in between may be left out (a gap shows in the running totals).
+ * Returns 0, or 1 when the answer lies in a slot left out: call again with
+ * every record from s[0] on. n = 0: no record. */
+int pp_limiter_inspect_slots(const struct pp_slot *s, uint32_t n, const struct pp_limit *l,
+                             int64_t now_ms, struct pp_window_state *out);
+
+/* pp_limiter_decide with the global window as slots (see above). Identical
+ * decisions. Returns 0, or 1: call again with every slot record. */
+int pp_limiter_decide_slots(const struct pp_window *key, const struct pp_slot *g, uint32_t ng,
+                            const struct pp_policy *p, int64_t now_ms, struct pp_decision *out);
+
+/* pp_limiter_admit with the global window as slots, no slot holding a time
+ * after now_ms (the caller clamps those first) and g[ng - 1] the writable
+ * record of pp_slot_of(now_ms) (empty, with before = the running total, if
+ * there was none; w.cap >= PP_SLOT_MS + 1). On admit both are recorded and
+ * out describes them after. Returns 0, -1 if a cap is too small (nothing
+ * recorded), 1: call again with every slot record. */
+int pp_limiter_admit_slots(struct pp_window *key, struct pp_slot *g, uint32_t ng,
+                           const struct pp_policy *p, int64_t now_ms, struct pp_decision *out);
+
+/* Until every live admission of the slots has expired; 0 if none is live. */
+int64_t pp_limiter_clear_slots(const struct pp_slot *s, uint32_t n, const struct pp_limit *l,
+                               int64_t now_ms);
+
 #endif

@@ -37,22 +37,38 @@
 
 /* The layout of the records below; an environment written with another
  * layout is refused with "created by another version", not misread. Files
- * made before the version record existed hold format 1 without saying so. */
-#define PP_LMDB_FORMAT 1u
+ * made before the version record existed hold format 1 without saying so.
+ * Format 2 keeps the global window as per-slot records in "global" (format
+ * 1: one record of every bucket, GLOBAL_KEY in "windows"). */
+#define PP_LMDB_FORMAT 2u
 
 /* Refusals at open that have logged their own message (beyond LMDB's codes). */
 enum { ERR_OTHER_FORMAT = MDB_LAST_ERRCODE + 1, ERR_OTHER_POLICY };
 
-static const char GLOBAL_KEY[] = { '\0', 'G' }; /* never 16 bytes: no clash with an id */
+/* Format 1's global window, in "windows": only looked for, to refuse it. */
+static const char GLOBAL_KEY[] = { '\0', 'G' };
+
+/* Buckets a slot record can hold: one per millisecond of its slot. */
+#define SLOT_CAP (PP_SLOT_MS + 1)
+/* A slot record: this header, then its buckets. */
+struct slot_head {
+	uint64_t before; /* struct pp_slot's */
+	uint64_t count;
+};
 
 struct lmdb_store {
 	MDB_env *env;
-	MDB_dbi windows; /* id (16 bytes) or GLOBAL_KEY -> struct pp_bucket[] */
+	MDB_dbi windows; /* id (16 bytes) -> struct pp_bucket[] */
+	MDB_dbi global;  /* be64 slot id -> struct slot_head, struct pp_bucket[] */
 	MDB_dbi expiry;  /* be64 expiry ms + id -> "", oldest first */
 	MDB_dbi meta;    /* "format", "secret", "probe" */
 	MDB_txn *rtxn;   /* reset between requests, renewed for each */
-	struct pp_bucket *kbuf, *gbuf;
-	uint32_t kcap, gcap;
+	struct pp_bucket *kbuf;
+	uint32_t kcap;
+	struct pp_slot *segs;  /* global slot records read, SLOT_CAP buckets each */
+	struct pp_bucket *sbuf; /* their buckets: segcap * SLOT_CAP */
+	uint32_t segcap;
+	unsigned psize;         /* LMDB's page size */
 	size_t map_size;  /* this process's map; only ever grows */
 	int writemap;     /* the map is reserved on disk and written through */
 	char path[1024];  /* db_path, for log lines */
@@ -363,34 +379,316 @@ renew_read(struct lmdb_store *s)
 	return rc;
 }
 
+/* ---- the global window's slot records ---------------------------------- */
+
+static void
+be64(unsigned char out[8], uint64_t u)
+{
+	for (int i = 7; i >= 0; i--, u >>= 8)
+		out[i] = (unsigned char)(u & 0xff);
+}
+
 static int
-snapshot_decide(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
+slots_room(struct lmdb_store *s, uint32_t n)
+{
+	if (n <= s->segcap)
+		return 0;
+	struct pp_slot *ns = realloc(s->segs, (size_t)n * sizeof(*ns));
+	if (!ns)
+		return ENOMEM;
+	s->segs = ns;
+	struct pp_bucket *nb = realloc(s->sbuf, (size_t)n * SLOT_CAP * sizeof(*nb));
+	if (!nb)
+		return ENOMEM;
+	s->sbuf = nb;
+	s->segcap = n;
+	return 0;
+}
+
+/* Copies the record at k, v into s->segs[i] (its own SLOT_CAP buckets):
+ * records are small and inline (2-byte aligned), and the write path
+ * changes them. */
+static int
+slot_read(struct lmdb_store *s, uint32_t i, const MDB_val *k, const MDB_val *v)
+{
+	struct slot_head h;
+	struct pp_slot *seg = &s->segs[i];
+	size_t n;
+
+	if (k->mv_size != 8 || v->mv_size < sizeof(h) ||
+	    (v->mv_size - sizeof(h)) % sizeof(struct pp_bucket) != 0 ||
+	    (n = (v->mv_size - sizeof(h)) / sizeof(struct pp_bucket)) > SLOT_CAP)
+		return MDB_CORRUPTED;
+	memcpy(&h, v->mv_data, sizeof(h));
+	seg->id = expiry_of(k->mv_data);
+	seg->before = h.before;
+	seg->count = h.count;
+	seg->w.b = s->sbuf + (size_t)i * SLOT_CAP;
+	seg->w.n = (uint32_t)n;
+	seg->w.cap = SLOT_CAP;
+	memcpy(seg->w.b, (const char *)v->mv_data + sizeof(h), n * sizeof(struct pp_bucket));
+	return 0;
+}
+
+/* Reads the global window's records into s->segs: the first that can hold a
+ * live admission, the one after it and the newest (all = 0), or every one
+ * from the first live on (all = 1). Leaves one more seg of room. */
+static int
+gather(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now, int all,
+       uint32_t *ng)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	unsigned char kb[8];
+	uint32_t n = 0;
+	int rc;
+
+	*ng = 0;
+	if ((rc = mdb_cursor_open(txn, s->global, &c)))
+		return rc;
+	be64(kb, (uint64_t)pp_slot_first_live(l, now));
+	k.mv_size = 8;
+	k.mv_data = kb;
+	if (all) {
+		uint32_t count = 0;
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+			count++;
+		if ((rc != MDB_NOTFOUND) || (rc = slots_room(s, count + 1)))
+			goto out;
+		k.mv_size = 8;
+		k.mv_data = kb;
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && n < count;
+		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+			if ((rc = slot_read(s, n++, &k, &v)))
+				goto out;
+	} else {
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (rc == 0 && (rc = slot_read(s, n++, &k, &v)) == 0 &&
+		    (rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0 &&
+		    (rc = slot_read(s, n++, &k, &v)) == 0 &&
+		    (rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0 &&
+		    (rc = mdb_cursor_get(c, &k, &v, MDB_LAST)) == 0)
+			rc = slot_read(s, n++, &k, &v);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+out:
+	mdb_cursor_close(c);
+	*ng = n;
+	return rc;
+}
+
+/* Makes segs[ng - 1] the writable record of now's slot: the newest record
+ * if it is that slot, else a new empty one continuing the running total. */
+static void
+slot_current(struct lmdb_store *s, uint32_t *ng, int64_t now)
+{
+	int64_t id = pp_slot_of(now);
+	struct pp_slot *last = *ng ? &s->segs[*ng - 1] : NULL;
+	if (last && last->id == id)
+		return;
+	struct pp_slot *c = &s->segs[*ng];
+	c->id = id;
+	c->before = last ? last->before + last->count : 0;
+	c->count = 0;
+	c->w.b = s->sbuf + (size_t)*ng * SLOT_CAP;
+	c->w.n = 0;
+	c->w.cap = SLOT_CAP;
+	(*ng)++;
+}
+
+static int
+slot_put(struct lmdb_store *s, MDB_txn *txn, const struct pp_slot *seg)
+{
+	unsigned char kb[8];
+	struct slot_head h = { seg->before, seg->count };
+	size_t bytes = seg->w.n * sizeof(struct pp_bucket);
+	MDB_val k = { 8, kb }, v = { sizeof(h) + bytes, NULL };
+	int rc;
+
+	be64(kb, (uint64_t)seg->id);
+	if ((rc = mdb_put(txn, s->global, &k, &v, MDB_RESERVE)))
+		return rc;
+	memcpy(v.mv_data, &h, sizeof(h));
+	memcpy((char *)v.mv_data + sizeof(h), seg->w.b, bytes);
+	return 0;
+}
+
+/* Deletes up to RECLAIM_BATCH slot records that hold no live admission. */
+static int
+slot_reclaim(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int64_t first = pp_slot_first_live(l, now);
+	int rc = mdb_cursor_open(txn, s->global, &c);
+	if (rc)
+		return rc;
+	for (int i = 0; i < RECLAIM_BATCH; i++) {
+		if ((rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)))
+			break;
+		if (k.mv_size == 8 && expiry_of(k.mv_data) >= first)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)))
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* A clock stepped back left admissions after now: fold them into one
+ * bucket at now in now's slot, as pp_limiter_prune folds a flat window, so
+ * they count as now and expire one window from now. *folded: any found. */
+static int
+slot_fold_future(struct lmdb_store *s, MDB_txn *txn, int64_t now, int *folded)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	unsigned char kb[8];
+	int64_t id = pp_slot_of(now);
+	uint64_t later = 0;
+	int rc, have_first = 0;
+	struct pp_slot *cur;
+
+	*folded = 0;
+	if ((rc = slots_room(s, 2)) || (rc = mdb_cursor_open(txn, s->global, &c)))
+		return rc;
+	cur = &s->segs[0];
+	be64(kb, (uint64_t)id);
+	k.mv_size = 8;
+	k.mv_data = kb;
+	/* Deleting moves the cursor to the next record (MDB_GET_CURRENT after
+	 * the last one is EINVAL, as in reclaim()). */
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT)) {
+		if ((rc = slot_read(s, 1, &k, &v)))
+			break;
+		const struct pp_slot *r = &s->segs[1];
+		if (!have_first) {
+			/* The first record from now's slot on: now's own, or the
+			 * one whose running total the folded bucket continues. */
+			have_first = 1;
+			cur->id = id;
+			cur->before = r->before;
+			cur->count = 0;
+			cur->w.b = s->sbuf;
+			cur->w.n = 0;
+			cur->w.cap = SLOT_CAP;
+			if (r->id == id) {
+				for (uint32_t j = 0; j < r->w.n; j++) {
+					if (r->w.b[j].t_ms <= now) {
+						cur->w.b[cur->w.n++] = r->w.b[j];
+						cur->count += r->w.b[j].n;
+					} else {
+						later += r->w.b[j].n;
+					}
+				}
+				if ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)))
+					break;
+				continue;
+			}
+		}
+		later += r->count;
+		if ((rc = mdb_cursor_del(c, 0)))
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND && rc != EINVAL && rc != 0)
+		return rc;
+	if (later == 0)
+		return 0;
+	if (cur->w.n && cur->w.b[cur->w.n - 1].t_ms == now) {
+		cur->w.b[cur->w.n - 1].n += (uint32_t)later;
+	} else {
+		cur->w.b[cur->w.n].t_ms = now;
+		cur->w.b[cur->w.n].n = (uint32_t)later;
+		cur->w.b[cur->w.n].pad = 0;
+		cur->w.n++;
+	}
+	cur->count += later;
+	*folded = 1;
+	return slot_put(s, txn, cur);
+}
+
+/* The decision in a transaction: the global window's three records, or
+ * every one when the answer lies between them. */
+static int
+decide_in(struct lmdb_store *s, MDB_txn *txn, struct pp_window *kw, const struct pp_policy *p,
+          int64_t now, struct pp_decision *out, int all)
+{
+	uint32_t ng = 0;
+	int rc;
+	if (p->global.limit != PP_LIMIT_OFF && (rc = gather(s, txn, &p->global, now, all, &ng)))
+		return rc;
+	if (pp_limiter_decide_slots(kw, s->segs, ng, p, now, out) == 0)
+		return 0;
+	return all ? MDB_CORRUPTED : decide_in(s, txn, kw, p, now, out, 1);
+}
+
+static int
+snapshot_decide(struct lmdb_store *s, MDB_val *kk, const struct pp_policy *p,
                 pp_clock_fn clock, struct pp_decision *out)
 {
-	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
+	struct pp_window kw = { s->kbuf, 0, s->kcap };
 	int rc = renew_read(s);
 	if (rc)
 		return rc;
 	/* Read after the snapshot starts: every time in it is <= now. */
 	int64_t now = clock();
 	rc = view(s->rtxn, s->windows, kk, &kw);
+	/* Decide before the reset: the key's view points into the snapshot. */
 	if (!rc)
-		rc = view(s->rtxn, s->windows, gk, &gw);
-	/* Decide before the reset: the views point into the snapshot. */
-	if (!rc)
-		pp_limiter_decide(&kw, &gw, p, now, out);
+		rc = decide_in(s, s->rtxn, &kw, p, now, out, 0);
 	mdb_txn_reset(s->rtxn);
 	return rc;
 }
 
+static int free_pages(MDB_txn *txn, uint64_t *out);
+
+/* Pages an admission leaves unused for the emergency sweep. A deletion
+ * needs new pages too (copy-on-write), so a map filled to the last page by
+ * small records could not be swept at all: admissions stop this short of
+ * full (MDB_MAP_FULL), and sweep(), which does not check, has room. */
+#define SWEEP_RESERVE 32
+
+static int renew_read(struct lmdb_store *s);
+
+/* Called with no transaction of this process open: the free list is read
+ * through the reused snapshot (LMDB opens no cursor on it in a write
+ * transaction), and only when the map's untouched tail is short. */
 static int
-write_admit(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_policy *p,
+headroom(struct lmdb_store *s)
+{
+	MDB_envinfo ei;
+	uint64_t left, freep;
+	if (mdb_env_info(s->env, &ei) || s->psize == 0)
+		return 0;
+	uint64_t pages = ei.me_mapsize / s->psize;
+	left = pages > ei.me_last_pgno + 1 ? pages - ei.me_last_pgno - 1 : 0;
+	if (left >= SWEEP_RESERVE)
+		return 0; /* the common case: one read of the meta page */
+	if (renew_read(s))
+		return 0; /* the write itself will say what is wrong */
+	int rc = free_pages(s->rtxn, &freep);
+	mdb_txn_reset(s->rtxn);
+	if (rc == 0 && left + freep >= SWEEP_RESERVE)
+		return 0;
+	return MDB_MAP_FULL;
+}
+
+static int
+write_admit(struct lmdb_store *s, MDB_val *kk, const struct pp_policy *p,
             pp_clock_fn clock, struct pp_decision *out)
 {
-	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
+	struct pp_window kw = { s->kbuf, 0, s->kcap };
 	MDB_txn *txn;
 	size_t freed;
-	int rc = begin_write(s, &txn);
+	uint32_t ng = 0;
+	int folded = 0, lrc, global_on = p->global.limit != PP_LIMIT_OFF;
+	int rc = headroom(s);
+	if (rc == 0)
+		rc = begin_write(s, &txn);
 	if (rc)
 		return rc;
 	/* Read under the write lock, so recorded times follow commit order: a
@@ -398,16 +696,36 @@ write_admit(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_poli
 	 * workers committed meanwhile, and clamping to it would let them expire
 	 * early. */
 	int64_t now = clock();
-	if ((rc = load(txn, s->windows, kk, &kw)) || (rc = load(txn, s->windows, gk, &gw)))
+	if ((rc = load(txn, s->windows, kk, &kw)))
 		goto fail;
+	if (global_on) {
+		if ((rc = gather(s, txn, &p->global, now, 0, &ng)))
+			goto fail;
+		const struct pp_slot *nw = ng ? &s->segs[ng - 1] : NULL;
+		if (nw && (nw->id > pp_slot_of(now) || (nw->w.n && nw->w.b[nw->w.n - 1].t_ms > now))) {
+			if ((rc = slot_fold_future(s, txn, now, &folded)) ||
+			    (rc = gather(s, txn, &p->global, now, 0, &ng)))
+				goto fail;
+		}
+		slot_current(s, &ng, now);
+	}
 	int64_t old_exp = kw.n ? kw.b[kw.n - 1].t_ms + p->per_key.window_ms : 0;
-	if (pp_limiter_admit(&kw, &gw, p, now, out)) {
-		rc = ENOMEM;
+	int64_t cur_before = ng ? (int64_t)s->segs[ng - 1].count : 0;
+	lrc = pp_limiter_admit_slots(&kw, s->segs, ng, p, now, out);
+	if (lrc == 1) { /* the answer lies in records between the three read */
+		if ((rc = gather(s, txn, &p->global, now, 1, &ng)))
+			goto fail;
+		slot_current(s, &ng, now);
+		cur_before = (int64_t)s->segs[ng - 1].count;
+		lrc = pp_limiter_admit_slots(&kw, s->segs, ng, p, now, out);
+	}
+	if (lrc) {
+		rc = lrc < 0 ? ENOMEM : MDB_CORRUPTED;
 		goto fail;
 	}
 	/* Refused after all (another worker took the last unit since the
 	 * snapshot): nothing to record unless stepped-back times need clamping. */
-	if (!out->admit && !out->rewrite)
+	if (!out->admit && !out->rewrite && !folded)
 		goto fail;
 	unsigned char ek[8 + PP_KEYID_LEN];
 	MDB_val ekv = { sizeof(ek), ek }, empty = { 0, NULL };
@@ -425,8 +743,14 @@ write_admit(struct lmdb_store *s, MDB_val *kk, MDB_val *gk, const struct pp_poli
 	} else if ((rc = save(txn, s->windows, kk, &kw))) {
 		goto fail;
 	}
-	if (p->global.limit != PP_LIMIT_OFF && (rc = save(txn, s->windows, gk, &gw)))
-		goto fail;
+	if (global_on && out->admit) {
+		if ((rc = slot_put(s, txn, &s->segs[ng - 1])))
+			goto fail;
+		/* A new slot record: drop the ones that expired (one per slot at
+		 * most, so a few each time keep up). */
+		if (cur_before == 0 && (rc = slot_reclaim(s, txn, &p->global, now)))
+			goto fail;
+	}
 	if (kw.n) {
 		expiry_key(ek, kw.b[kw.n - 1].t_ms + p->per_key.window_ms, kk->mv_data);
 		if ((rc = mdb_put(txn, s->expiry, &ekv, &empty, 0)))
@@ -446,24 +770,23 @@ lmdb_hit(void *be, const struct pp_keyid *id, const struct pp_policy *p,
          pp_clock_fn clock, struct pp_decision *out)
 {
 	struct lmdb_store *s = be;
-	MDB_val kk = { PP_KEYID_LEN, (void *)id->b }, gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY };
+	MDB_val kk = { PP_KEYID_LEN, (void *)id->b };
 	int rc;
 
-	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&p->per_key)) ||
-	    grow(&s->gbuf, &s->gcap, pp_limiter_cap(&p->global)))
+	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&p->per_key)))
 		return PP_STORE_ENOMEM;
-	if ((rc = snapshot_decide(s, &kk, &gk, p, clock, out)))
+	if ((rc = snapshot_decide(s, &kk, p, clock, out)))
 		goto out;
 	if (!out->admit && !out->rewrite)
 		return PP_STORE_OK;
-	rc = write_admit(s, &kk, &gk, p, clock, out);
+	rc = write_admit(s, &kk, p, clock, out);
 	if (rc == MDB_MAP_FULL || disk_full(s, rc)) {
 		/* A dead reader's slot pins every page freed since its snapshot:
 		 * clear those first, then reclaim expired windows (their pages are
 		 * reused, so neither the map nor the file grows), then retry. */
 		clear_stale_readers(s, rc == MDB_MAP_FULL ? "map full" : "disk full");
 		sweep(s, &p->per_key, clock());
-		rc = write_admit(s, &kk, &gk, p, clock, out);
+		rc = write_admit(s, &kk, p, clock, out);
 		if (rc == MDB_MAP_FULL)
 			log_full(s, "live windows, or a reader stuck on an old snapshot, fill it");
 	}
@@ -543,7 +866,8 @@ lmdb_close(void *be)
 	if (s->policy_fd >= 0)
 		close(s->policy_fd);
 	free(s->kbuf);
-	free(s->gbuf);
+	free(s->segs);
+	free(s->sbuf);
 	free(s);
 }
 
@@ -579,6 +903,15 @@ check_format(struct lmdb_store *s, MDB_txn *txn)
 	} else if (rc != MDB_NOTFOUND) {
 		return rc;
 	} else if ((rc = mdb_get(txn, s->meta, &sk, &v)) == MDB_NOTFOUND || (rc == 0 && v.mv_size == 32)) {
+		/* Unstamped: format 1, whose key windows read as ours; only its
+		 * global window (GLOBAL_KEY in "windows") does not. */
+		MDB_val gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY };
+		if ((rc = mdb_get(txn, s->windows, &gk, &v)) == 0) {
+			snprintf(found, sizeof(found), "data format 1, unstamped");
+			goto other;
+		}
+		if (rc != MDB_NOTFOUND)
+			return rc;
 		v.mv_size = 4;
 		v.mv_data = mine;
 		return mdb_put(txn, s->meta, &fk, &v, 0);
@@ -587,6 +920,7 @@ check_format(struct lmdb_store *s, MDB_txn *txn)
 	} else {
 		snprintf(found, sizeof(found), "no format record and a %zu-byte secret", v.mv_size);
 	}
+other:
 	pp_log_error("store: %s was created by another version of pingpong (%s; this version reads "
 	             "data format %u): stop the workers of the other version and move the directory "
 	             "aside (windows restart empty), or point db_path elsewhere",
@@ -607,6 +941,7 @@ open_dbs(struct lmdb_store *s, const struct pp_config *cfg, unsigned char secret
 	if (rc)
 		return rc;
 	if ((rc = mdb_dbi_open(txn, "windows", MDB_CREATE, &s->windows)) ||
+	    (rc = mdb_dbi_open(txn, "global", MDB_CREATE, &s->global)) ||
 	    (rc = mdb_dbi_open(txn, "expiry", MDB_CREATE, &s->expiry)) ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) ||
 	    (rc = check_format(s, txn)))
@@ -863,6 +1198,9 @@ lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 		goto fail;
 	if (dead)
 		pp_log_warn("store: cleared %d stale reader slots left by dead workers", dead);
+	MDB_stat est;
+	if (mdb_env_stat(s->env, &est) == 0)
+		s->psize = est.ms_psize;
 	step = "open databases";
 	if ((rc = open_dbs(s, cfg, secret)))
 		goto fail;
@@ -871,7 +1209,7 @@ lmdb_open(void **out, const struct pp_config *cfg, unsigned char secret[32])
 		goto fail;
 	mdb_txn_reset(s->rtxn);
 	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&cfg->policy.per_key)) ||
-	    grow(&s->gbuf, &s->gcap, pp_limiter_cap(&cfg->policy.global))) {
+	    slots_room(s, 4)) {
 		lmdb_close(s);
 		return PP_STORE_ENOMEM;
 	}
@@ -925,10 +1263,17 @@ pp_lmdb_map_needed(const struct pp_config *cfg)
 	 * copies a commit makes while readers hold older snapshots. */
 	const struct pp_limit *g = &cfg->policy.global;
 	uint64_t gbuckets = (uint64_t)g->window_ms < g->limit ? (uint64_t)g->window_ms : g->limit;
+	/* The global window's slot records: one per PP_SLOT_MS with an
+	 * admission, each a 16-byte header, an 8-byte key and LMDB's ~10
+	 * bytes of node, twice over like the rest. */
+	uint64_t gslots = (uint64_t)g->window_ms / PP_SLOT_MS + 2;
+	if (gslots > gbuckets + 1)
+		gslots = gbuckets + 1;
 	/* And the /readyz probe three times over: the record, the copy of it
 	 * the previous probe freed (reusable only two commits later), and the
 	 * one being written. */
-	return pp_lmdb_live_max(cfg) * 260 + gbuckets * 32 + (1ULL << 20) + 3 * probe_bytes(cfg);
+	return pp_lmdb_live_max(cfg) * 260 + gbuckets * 32 + gslots * 80 + (1ULL << 20) +
+	       SWEEP_RESERVE * 4096ULL + 3 * probe_bytes(cfg);
 }
 
 #define MAP_AUTO_MIN (64ULL << 20)
@@ -1000,6 +1345,26 @@ lmdb_describe(const struct pp_config *cfg, char *out, size_t cap)
  * map size of its own: LMDB then adopts the size the workers recorded, and
  * never truncates or grows the file they have mapped (WRITEMAP's open
  * ftruncates the file to the opener's map size). */
+/* The tool reads only this build's layout: one stamped by workers of
+ * another version is named, not misread (workers always stamp it). */
+static int
+attach_format(struct lmdb_store *s, MDB_txn *txn)
+{
+	MDB_val fk = { 6, "format" }, v;
+	unsigned char mine[4];
+	int rc = mdb_get(txn, s->meta, &fk, &v);
+
+	be32(mine, PP_LMDB_FORMAT);
+	if (rc == 0 && v.mv_size == 4 && memcmp(v.mv_data, mine, 4) == 0)
+		return 0;
+	if (rc && rc != MDB_NOTFOUND)
+		return rc;
+	pp_log_error("store: %s was created by another version of pingpong (%s; this version reads "
+	             "data format %u): use that version's pingpongctl",
+	             s->path, rc ? "no format record" : "another data format", PP_LMDB_FORMAT);
+	return ERR_OTHER_FORMAT;
+}
+
 static int
 lmdb_attach(void **out, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN])
 {
@@ -1030,10 +1395,16 @@ lmdb_attach(void **out, const struct pp_config *cfg, unsigned char secret[PP_SEC
 	mdb_reader_check(s->env, &dead);
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
 		goto fail;
-	if ((rc = mdb_dbi_open(txn, "windows", 0, &s->windows)) ||
-	    (rc = mdb_dbi_open(txn, "expiry", 0, &s->expiry)) ||
-	    (rc = mdb_dbi_open(txn, "meta", 0, &s->meta))) {
+	if ((rc = mdb_dbi_open(txn, "meta", 0, &s->meta)) ||
+	    (rc = attach_format(s, txn)) ||
+	    (rc = mdb_dbi_open(txn, "windows", 0, &s->windows)) ||
+	    (rc = mdb_dbi_open(txn, "global", 0, &s->global)) ||
+	    (rc = mdb_dbi_open(txn, "expiry", 0, &s->expiry))) {
 		mdb_txn_abort(txn);
+		if (rc == ERR_OTHER_FORMAT) {
+			lmdb_close(s);
+			return PP_STORE_EIO;
+		}
 		goto fail;
 	}
 	/* The workers keep a secret here exactly when they have no
@@ -1081,27 +1452,29 @@ lmdb_inspect(void *be, const struct pp_keyid *id, const struct pp_policy *p,
              pp_clock_fn clock, struct pp_store_view *out)
 {
 	struct lmdb_store *s = be;
-	MDB_val kk = { PP_KEYID_LEN, (void *)id->b }, gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY };
+	MDB_val kk = { PP_KEYID_LEN, (void *)id->b };
 	MDB_txn *txn;
+	uint32_t ng = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&p->per_key)) ||
-	    grow(&s->gbuf, &s->gcap, pp_limiter_cap(&p->global)))
+	if (grow(&s->kbuf, &s->kcap, pp_limiter_cap(&p->per_key)) || slots_room(s, 4))
 		return PP_STORE_ENOMEM;
-	struct pp_window kw = { s->kbuf, 0, s->kcap }, gw = { s->gbuf, 0, s->gcap };
+	struct pp_window kw = { s->kbuf, 0, s->kcap };
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
 		return map_rc(rc);
 	int64_t now = clock();
 	rc = view(txn, s->windows, &kk, &kw);
 	out->key_found = kw.n > 0; /* an empty window is deleted, never kept */
+	/* Every slot record of the global window: a tool, not a hot path. */
 	if (rc == 0 && p->global.limit != PP_LIMIT_OFF)
-		rc = view(txn, s->windows, &gk, &gw);
+		rc = gather(s, txn, &p->global, now, 1, &ng);
+	if (rc == 0 && pp_limiter_decide_slots(&kw, s->segs, ng, p, now, &out->d))
+		rc = MDB_CORRUPTED;
 	if (rc == 0) {
-		pp_limiter_decide(&kw, &gw, p, now, &out->d);
 		out->key_clear_ms = pp_limiter_clear_ms(&kw, &p->per_key, now);
 		if (p->global.limit != PP_LIMIT_OFF)
-			out->global_clear_ms = pp_limiter_clear_ms(&gw, &p->global, now);
+			out->global_clear_ms = pp_limiter_clear_slots(s->segs, ng, &p->global, now);
 	}
 	mdb_txn_abort(txn);
 	return map_rc(rc);
@@ -1111,17 +1484,27 @@ static int
 lmdb_reset(void *be, const struct pp_keyid *id, const struct pp_policy *p, bool *found)
 {
 	struct lmdb_store *s = be;
-	MDB_val k = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY }, v;
+	MDB_val k = { PP_KEYID_LEN, NULL }, v;
 	MDB_txn *txn;
+	MDB_stat st;
 	int rc;
 
 	*found = false;
-	if (id) {
-		k.mv_size = PP_KEYID_LEN;
-		k.mv_data = (void *)id->b;
-	}
 	if ((rc = begin_write(s, &txn)))
 		return map_rc(rc);
+	if (!id) { /* the global window: every slot record */
+		if ((rc = mdb_stat(txn, s->global, &st)))
+			goto fail;
+		if (st.ms_entries == 0) {
+			mdb_txn_abort(txn);
+			return PP_STORE_OK;
+		}
+		*found = true;
+		if ((rc = mdb_drop(txn, s->global, 0)))
+			goto fail;
+		return map_rc(mdb_txn_commit(txn));
+	}
+	k.mv_data = (void *)id->b;
 	rc = mdb_get(txn, s->windows, &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
@@ -1130,7 +1513,7 @@ lmdb_reset(void *be, const struct pp_keyid *id, const struct pp_policy *p, bool 
 	if (rc)
 		goto fail;
 	*found = true;
-	if (id && v.mv_size >= sizeof(struct pp_bucket) && v.mv_size % sizeof(struct pp_bucket) == 0) {
+	if (v.mv_size >= sizeof(struct pp_bucket) && v.mv_size % sizeof(struct pp_bucket) == 0) {
 		/* Its index entry, where write_admit put it (a window changed by a
 		 * config edit since is found by reclaim, which skips the gone). */
 		struct pp_bucket last;
@@ -1180,7 +1563,7 @@ static int
 lmdb_stats(void *be, const struct pp_policy *p, pp_clock_fn clock, struct pp_store_stats *out)
 {
 	struct lmdb_store *s = be;
-	MDB_val gk = { sizeof(GLOBAL_KEY), (void *)GLOBAL_KEY }, k, v;
+	MDB_val k, v;
 	MDB_stat ws, es, envs;
 	MDB_envinfo info;
 	MDB_txn *txn;
@@ -1197,9 +1580,7 @@ lmdb_stats(void *be, const struct pp_policy *p, pp_clock_fn clock, struct pp_sto
 	    (rc = mdb_env_stat(s->env, &envs)) || (rc = mdb_env_info(s->env, &info)) ||
 	    (rc = free_pages(txn, &freep)) || (rc = mdb_cursor_open(txn, s->expiry, &c)))
 		goto out;
-	out->windows = ws.ms_entries;
-	if (mdb_get(txn, s->windows, &gk, &v) == 0 && out->windows)
-		out->windows--;
+	out->windows = ws.ms_entries; /* the global window has its own database */
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size == 8 + PP_KEYID_LEN && expiry_of(k.mv_data) > now)
 			break;

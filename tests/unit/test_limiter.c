@@ -2,6 +2,7 @@
  * the millisecond, both limits in one decision, a clock stepped backwards. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "limiter.h"
 
@@ -236,11 +237,119 @@ START_TEST(lowered_limit_keeps_refusing_until_enough_expire)
 }
 END_TEST
 
+/* The global window as per-slot records (the LMDB store's layout) decides
+ * exactly as the flat window: random traffic at several limits, windows and
+ * rates, one key per request, every decision compared field by field. The
+ * slots are kept in memory as the store keeps them, and the limiter is given
+ * only the first live, the next and the newest record unless it asks for
+ * all of them. */
+#define SIM_SLOTS 4096
+static struct pp_slot sim[SIM_SLOTS];
+static struct pp_bucket sim_b[SIM_SLOTS][PP_SLOT_MS + 1];
+
+static void
+same_state(const struct pp_window_state *a, const struct pp_window_state *b)
+{
+	ck_assert_uint_eq(a->used, b->used);
+	ck_assert_uint_eq(a->remaining, b->remaining);
+	ck_assert_int_eq(a->full, b->full);
+	ck_assert_int_eq(a->reset_ms, b->reset_ms);
+	ck_assert_int_eq(a->retry_ms, b->retry_ms);
+	ck_assert_int_eq(a->age_ms, b->age_ms);
+}
+
+START_TEST(slots_decide_as_the_flat_window)
+{
+	static const struct { uint32_t limit; int64_t window; int gap; } cases[] = {
+		{ 5, 100, 7 }, { 50, 1000, 3 }, { 1000, 10, 1 }, { 3, 16, 2 }, { 40, 33, 1 },
+		{ 2, 1000, 200 }, { 200, 250, 1 },
+	};
+	static struct pp_slot g[SIM_SLOTS + 1];
+	unsigned next_buf = 0, alls = 0;
+	srandom(7);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct pp_policy p = { { 1000000, 10 }, { cases[c].limit, cases[c].window } };
+		uint32_t cap = pp_limiter_cap(&p.global), ns = 0;
+		struct pp_bucket *fb = calloc(cap, sizeof(*fb));
+		struct pp_window flat = { fb, 0, cap };
+		int64_t now = 1700000000000LL + random() % 1000;
+		for (int i = 0; i < 2500; i++) {
+			now += random() % (cases[c].gap + 1);
+			struct pp_bucket kb1[2], kb2[2];
+			struct pp_window k1 = { kb1, 0, 2 }, k2 = { kb2, 0, 2 };
+			struct pp_decision d1, d2;
+			ck_assert_int_eq(pp_limiter_admit(&k1, &flat, &p, now, &d1), 0);
+
+			/* The store's reads; expired records dropped now and then. */
+			int64_t first = pp_slot_first_live(&p.global, now);
+			uint32_t lo = 0, ng = 0;
+			while (lo < ns && sim[lo].id < first)
+				lo++;
+			if (lo > 0 && random() % 3 == 0) {
+				memmove(sim, sim + lo, (ns - lo) * sizeof(*sim));
+				ns -= lo;
+				lo = 0;
+			}
+			if (lo < ns) {
+				g[ng++] = sim[lo];
+				if (lo + 1 < ns)
+					g[ng++] = sim[lo + 1];
+				if (lo + 2 < ns)
+					g[ng++] = sim[ns - 1];
+			}
+			int64_t id = pp_slot_of(now);
+			int fresh = !(ns > lo && sim[ns - 1].id == id);
+			struct pp_slot nw = { id, ns > lo ? sim[ns - 1].before + sim[ns - 1].count : 0, 0,
+			                      { sim_b[next_buf % SIM_SLOTS], 0, PP_SLOT_MS + 1 } };
+			if (fresh)
+				g[ng++] = nw;
+			int rc = pp_limiter_admit_slots(&k2, g, ng, &p, now, &d2);
+			if (rc == 1) {
+				alls++;
+				ng = 0;
+				for (uint32_t j = lo; j < ns; j++)
+					g[ng++] = sim[j];
+				if (fresh)
+					g[ng++] = nw;
+				rc = pp_limiter_admit_slots(&k2, g, ng, &p, now, &d2);
+			}
+			ck_assert_int_eq(rc, 0);
+			ck_assert_int_eq(d1.admit, d2.admit);
+			ck_assert_int_eq(d1.refused_by, d2.refused_by);
+			ck_assert_int_eq(d1.retry_ms, d2.retry_ms);
+			ck_assert_int_eq(d1.throttle_age_ms, d2.throttle_age_ms);
+			same_state(&d1.global, &d2.global);
+			same_state(&d1.key, &d2.key);
+			if (d2.admit) { /* the store writes the newest record back */
+				if (fresh) {
+					ck_assert_uint_lt(ns, SIM_SLOTS);
+					sim[ns++] = g[ng - 1];
+					next_buf++;
+				} else {
+					sim[ns - 1] = g[ng - 1];
+				}
+			}
+			/* And inspecting every live record agrees too. */
+			struct pp_window_state st, fst;
+			ck_assert_int_eq(pp_limiter_inspect_slots(sim + lo, ns - lo, &p.global, now, &st), 0);
+			pp_limiter_inspect(&flat, &p.global, now, &fst);
+			same_state(&fst, &st);
+			ck_assert_int_eq(pp_limiter_clear_slots(sim + lo, ns - lo, &p.global, now),
+			                 pp_limiter_clear_ms(&flat, &p.global, now));
+		}
+		free(fb);
+	}
+	ck_assert_uint_gt(alls, 0); /* the fallback to every record was exercised */
+}
+END_TEST
+
+
 static Suite *
 suite(void)
 {
 	Suite *s = suite_create("limiter");
 	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60); /* the random differential test, on a loaded machine */
 	tcase_add_test(tc, empty_window_admits_and_counts_down);
 	tcase_add_test(tc, window_edge_to_the_millisecond);
 	tcase_add_test(tc, sliding_not_fixed_no_double_burst);
@@ -254,6 +363,7 @@ suite(void)
 	tcase_add_test(tc, record_without_room_changes_nothing);
 	tcase_add_test(tc, cap_is_bounded_by_limit_and_window);
 	tcase_add_test(tc, lowered_limit_keeps_refusing_until_enough_expire);
+	tcase_add_test(tc, slots_decide_as_the_flat_window);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -375,6 +375,56 @@ START_TEST(test_two_map_sizes)
 }
 END_TEST
 
+/* Format 2's global window (slot records) with the clock stepped back 5 s:
+ * the admissions "from the future" count as now, expire one window from
+ * now (not 5 s later), and the count stays exact across the step and after. */
+START_TEST(test_global_slots_clock_stepped_back)
+{
+	struct pp_config cfg;
+	struct pp_store ls;
+	struct pp_decision d;
+	char key[32];
+	int i, len;
+
+	make_config(&cfg, 16 << 20);
+	cfg.policy.per_key = (struct pp_limit){ 100, 1000 };
+	cfg.policy.global = (struct pp_limit){ 5, 1000 };
+	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
+	ls.clock = fake_clock;
+	fake_ms = 1700000005000LL;
+	for (i = 0; i < 3; i++, fake_ms += 40) {
+		len = snprintf(key, sizeof(key), "future-%d", i);
+		ck_assert_int_eq(pp_store_hit(&ls, key, (size_t)len, &cfg.policy, &d), PP_STORE_OK);
+		ck_assert(d.admit);
+	}
+	fake_ms = 1700000000000LL; /* 5 s back */
+	for (i = 0; i < 2; i++) {
+		len = snprintf(key, sizeof(key), "back-%d", i);
+		ck_assert_int_eq(pp_store_hit(&ls, key, (size_t)len, &cfg.policy, &d), PP_STORE_OK);
+		ck_assert(d.admit);
+		ck_assert_uint_eq(d.global.used, 4 + (uint32_t)i);
+		ck_assert_int_le(d.global.reset_ms, 1000);
+	}
+	ck_assert_int_eq(pp_store_hit(&ls, "sixth", 5, &cfg.policy, &d), PP_STORE_OK);
+	ck_assert(!d.admit);
+	ck_assert_int_eq(d.refused_by, PP_LIMIT_GLOBAL);
+	ck_assert_int_eq(d.retry_ms, 1000); /* the folded three count as now */
+	fake_ms += 999;
+	ck_assert_int_eq(pp_store_hit(&ls, "sixth", 5, &cfg.policy, &d), PP_STORE_OK);
+	ck_assert(!d.admit);
+	fake_ms += 1;
+	for (i = 0; i < 5; i++) {
+		len = snprintf(key, sizeof(key), "later-%d", i);
+		ck_assert_int_eq(pp_store_hit(&ls, key, (size_t)len, &cfg.policy, &d), PP_STORE_OK);
+		ck_assert_msg(d.admit, "admission %d after the window", i);
+	}
+	ck_assert_int_eq(pp_store_hit(&ls, "sixth", 5, &cfg.policy, &d), PP_STORE_OK);
+	ck_assert(!d.admit);
+	ck_assert_uint_eq(d.global.used, 5);
+	pp_store_close(&ls);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -389,6 +439,7 @@ main(void)
 	tcase_add_test(tc, test_other_layout_secret);
 	tcase_add_test(tc, test_other_format_number);
 	tcase_add_test(tc, test_unstamped_same_layout_opens);
+	tcase_add_test(tc, test_global_slots_clock_stepped_back);
 	suite_add_tcase(s, tc);
 	/* 160 and 2 forked workers: minutes under valgrind (tests/faults/
 	 * valgrind.sh leaves out what is tagged "timing"). */
