@@ -147,6 +147,20 @@ pp_response_throttled(struct pp_response *r, const struct pp_policy *p, const st
 	     (long long)(d->throttle_age_ms / 1000));
 }
 
+void
+pp_response_accel_expires(struct pp_response *r, const struct pp_decision *d,
+                          int64_t start_ms, int64_t now_ms)
+{
+	/* 1 ms off the free time: the store rounds retries to the ms. */
+	int64_t last_s = (start_ms + d->key.retry_ms - 1) / 1000 - 1;
+
+	if (d->admit || !d->key.full || d->key.retry_ms <= 0 || start_ms <= 0 ||
+	    last_s < now_ms / 1000)
+		pp_response_header(r, "X-Accel-Expires", "0");
+	else
+		pp_response_header(r, "X-Accel-Expires", "@%lld", (long long)last_s);
+}
+
 size_t
 pp_response_serialize(const struct pp_response *r, int with_body, char *out, size_t cap)
 {
