@@ -61,3 +61,11 @@ EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy
 	tests/deploy/nginx-json.sh tests/deploy/alerts.sh tests/deploy/alerts.test.yml \
 	tests/deploy/check-manifests.mjs tests/deploy/kustomize.mjs tests/deploy/package.json tests/deploy/package-lock.json \
 	tests/deploy/.npmrc tests/deploy/tsconfig.json tests/deploy/yamllint.yml
+
+# --- nginx refusal cache (opt-in: nginx_refusal_cache = yes) ------------------
+# The snippets and the njs cache key ship with the nginx site; the tests run
+# them in front of real workers (tests/integration/refusal-cache-lib.sh).
+nobase_dist_examples_DATA += conf/nginx/pingpong-refusal-cache.conf \
+	conf/nginx/pingpong-refusal-cache-location.conf conf/nginx/pingpong-cache-key.js
+TESTS += tests/integration/refusal-cache.sh
+EXTRA_DIST += tests/integration/refusal-cache-lib.sh tests/integration/refusal-cache.sh
