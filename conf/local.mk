@@ -68,6 +68,7 @@ EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy
 nobase_dist_examples_DATA += conf/nginx/pingpong-refusal-cache.conf \
 	conf/nginx/pingpong-refusal-cache-location.conf conf/nginx/pingpong-cache-key.js
 TESTS += tests/integration/refusal-cache.sh tests/integration/refusal-cache-phase.sh \
-	tests/integration/refusal-cache-full.sh
+	tests/integration/refusal-cache-full.sh tests/integration/refusal-cache-redis.sh
 EXTRA_DIST += tests/integration/refusal-cache-lib.sh tests/integration/refusal-cache.sh \
-	tests/integration/refusal-cache-phase.sh tests/integration/refusal-cache-full.sh
+	tests/integration/refusal-cache-phase.sh tests/integration/refusal-cache-full.sh \
+	tests/integration/refusal-cache-redis.sh
