@@ -67,6 +67,12 @@ EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy
 # them in front of real workers (tests/integration/refusal-cache-lib.sh).
 nobase_dist_examples_DATA += conf/nginx/pingpong-refusal-cache.conf \
 	conf/nginx/pingpong-refusal-cache-location.conf conf/nginx/pingpong-cache-key.js
+check_PROGRAMS += tests/unit/test_accel_expires
+tests_unit_test_accel_expires_SOURCES = tests/unit/test_accel_expires.c
+tests_unit_test_accel_expires_CFLAGS = $(PP_TEST_CFLAGS)
+tests_unit_test_accel_expires_LDADD = $(PP_TEST_LIBS)
+UNIT_TESTS += tests/unit/test_accel_expires
+TESTS += tests/unit/test_accel_expires
 TESTS += tests/integration/refusal-cache.sh tests/integration/refusal-cache-phase.sh \
 	tests/integration/refusal-cache-full.sh tests/integration/refusal-cache-redis.sh
 EXTRA_DIST += tests/integration/refusal-cache-lib.sh tests/integration/refusal-cache.sh \
