@@ -58,6 +58,14 @@ pp_ping "$key"; pp_expect_status 429
 n=$(awk '$5 == "/ping" && $8 == "HIT" && $2 != 429' "$PP_ACCESS_LOG" | wc -l)
 [ "$n" -eq 0 ] || pp_fail "$n non-429 answers came from the cache"
 
+# The documented purge (pingpong.service does it on every start): delete the
+# cache's files; nginx then asks pingpong again (which still refuses).
+find "$PP_TMP/cache" -mindepth 1 -type f -delete
+pp_ping "$key"; pp_expect_status 429
+[ "$(tail -n 1 "$PP_ACCESS_LOG" | awk '{print $8}')" != HIT ] || pp_fail "a purged entry was still a HIT"
+pp_ping "$key"; pp_expect_status 429
+[ "$(tail -n 1 "$PP_ACCESS_LOG" | awk '{print $8}')" = HIT ] || pp_fail "the refusal was not cached again after the purge"
+
 # 3. Two keys that differ only in bytes that are not UTF-8: refusing one must
 # not refuse the other (r.variables would map both to U+FFFD).
 k1=$'nonutf8-\xff\xfe'
