@@ -78,3 +78,10 @@ TESTS += tests/integration/refusal-cache.sh tests/integration/refusal-cache-phas
 EXTRA_DIST += tests/integration/refusal-cache-lib.sh tests/integration/refusal-cache.sh \
 	tests/integration/refusal-cache-phase.sh tests/integration/refusal-cache-full.sh \
 	tests/integration/refusal-cache-redis.sh
+# A one-key flood: floor, limit_req, pingpong, pingpong behind the refusal
+# cache (figures for bench/README.md, never asserted).
+bench-refusal-cache: all
+	PP_BUILDDIR='$(abs_top_builddir)' PP_SRCDIR='$(abs_top_srcdir)' \
+		$(SHELL) $(srcdir)/bench/refusal-cache.sh
+.PHONY: bench-refusal-cache
+EXTRA_DIST += bench/refusal-cache.sh
