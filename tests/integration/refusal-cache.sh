@@ -5,7 +5,8 @@
 # with most refusals answered by nginx (HIT) and none while the window had
 # room; 200s are never stored; invalid requests against a refused key still
 # get their own answers; two non-UTF-8 keys do not share an entry; no key is
-# in clear in the cache directory; global-only refusals are not stored.
+# in clear in the cache directory; global-only refusals are not stored; the
+# documented purge works; without a proper secret nothing is cached.
 . "$(dirname "$0")/refusal-cache-lib.sh"
 pp_setup
 pp_cache_require
@@ -102,4 +103,16 @@ pp_start_server per_key_limit=1 per_key_window=10s global_limit=1000
 for i in 1 2 3 4; do pp_ping "off-key"; done
 pp_expect_status 429
 [ "$(find "$PP_TMP/cache" -type f | wc -l)" -eq 0 ] || pp_fail "cache files with nginx_refusal_cache = no"
+
+# 7. No proper cache secret: the njs key would be empty for every key, so
+# nothing is looked up or stored (one key's refusal must not answer another).
+pp_stop_server
+rm -rf "$PP_TMP/cache" "$PP_TMP/db"
+echo 'set $pingpong_cache_secret short;' >"$PP_TMP/pingpong-cache-secret.conf"
+pp_start_server per_key_limit=1 per_key_window=10s global_limit=1000 nginx_refusal_cache=yes
+for i in 1 2 3 4; do pp_ping "nosecret-a"; done
+pp_expect_status 429
+pp_ping "nosecret-b"
+pp_expect_status 200
+[ "$(find "$PP_TMP/cache" -type f | wc -l)" -eq 0 ] || pp_fail "cache files without a proper secret"
 pp_done
