@@ -53,3 +53,27 @@ EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy
 	tests/deploy/nginx-json.sh tests/deploy/alerts.sh tests/deploy/alerts.test.yml \
 	tests/deploy/check-manifests.mjs tests/deploy/kustomize.mjs tests/deploy/package.json tests/deploy/package-lock.json \
 	tests/deploy/.npmrc tests/deploy/tsconfig.json tests/deploy/yamllint.yml
+
+# --- nginx refusal cache (opt-in: nginx_refusal_cache = yes) ------------------
+# The snippets and the njs cache key ship with the nginx site; the tests run
+# them in front of real workers (tests/integration/refusal-cache-lib.sh).
+nobase_dist_examples_DATA += conf/nginx/pingpong-refusal-cache.conf \
+	conf/nginx/pingpong-refusal-cache-location.conf conf/nginx/pingpong-cache-key.js
+check_PROGRAMS += tests/unit/test_accel_expires
+tests_unit_test_accel_expires_SOURCES = tests/unit/test_accel_expires.c
+tests_unit_test_accel_expires_CFLAGS = $(PP_TEST_CFLAGS)
+tests_unit_test_accel_expires_LDADD = $(PP_TEST_LIBS)
+UNIT_TESTS += tests/unit/test_accel_expires
+TESTS += tests/unit/test_accel_expires
+TESTS += tests/integration/refusal-cache.sh tests/integration/refusal-cache-phase.sh \
+	tests/integration/refusal-cache-full.sh tests/integration/refusal-cache-redis.sh
+EXTRA_DIST += tests/integration/refusal-cache-lib.sh tests/integration/refusal-cache.sh \
+	tests/integration/refusal-cache-phase.sh tests/integration/refusal-cache-full.sh \
+	tests/integration/refusal-cache-redis.sh
+# A one-key flood: floor, limit_req, pingpong, pingpong behind the refusal
+# cache (figures for bench/README.md, never asserted).
+bench-refusal-cache: all
+	PP_BUILDDIR='$(abs_top_builddir)' PP_SRCDIR='$(abs_top_srcdir)' \
+		$(SHELL) $(srcdir)/bench/refusal-cache.sh
+.PHONY: bench-refusal-cache
+EXTRA_DIST += bench/refusal-cache.sh

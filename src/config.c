@@ -96,6 +96,7 @@ static const struct key keys[] = {
 	{ "on_store_error", KEY_ENUM, F(on_store_error), 0, 0, "reject", on_error_names, false, NULL },
 	{ "fail_open", KEY_ENUM, F(on_store_error), 0, 0, "no", fail_open_names, true, NULL },
 	{ "dry_run", KEY_BOOL, F(dry_run), 0, 0, "no", NULL, false, NULL },
+	{ "nginx_refusal_cache", KEY_BOOL, F(nginx_refusal_cache), 0, 0, "no", NULL, false, NULL },
 	{ "log_level", KEY_ENUM, F(log_level), 0, 0, "info", log_level_names, false, NULL },
 	{ "store", KEY_STRING, F(store), 1, 0, "lmdb", store_names, false, NULL },
 	{ "key_secret_file", KEY_PATH, F(key_secret_file), 0, 0, "", NULL, false, NULL },

@@ -36,6 +36,7 @@ struct pp_config {
 	uint64_t db_map_size;        /* bytes, or PP_MAP_AUTO */
 	struct pp_policy policy;     /* policy.global.limit PP_LIMIT_OFF: no global limit */
 	bool     dry_run;            /* decide and record, but answer 200 to refusals */
+	bool     nginx_refusal_cache; /* per-key 429s say how long nginx may repeat them */
 	enum pp_on_error on_store_error;
 	enum pp_log_level log_level;
 	char     store[16];          /* a backend name: lmdb | redis */

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -38,6 +39,9 @@ ping(struct pp_server *srv, struct pp_request *rq)
 {
 	struct pp_decision d;
 	const struct pp_policy *p = &srv->cfg->policy;
+	/* Before the decision: the window frees no earlier than this plus its
+	 * retry, whichever clock the store decided by (Redis TIME included). */
+	int64_t start_ms = srv->cfg->nginx_refusal_cache ? pp_clock_now_ms() : 0;
 	int rc = pp_store_hit(srv->store, rq->http.key, rq->http.key_len, p, &d);
 
 	if (rc) {
@@ -69,6 +73,8 @@ ping(struct pp_server *srv, struct pp_request *rq)
 	} else {
 		pp_metrics_throttled(d.refused_by);
 		pp_response_throttled(&rq->res, p, &d);
+		if (srv->cfg->nginx_refusal_cache)
+			pp_response_accel_expires(&rq->res, &d, start_ms, pp_clock_now_ms());
 		if (pp_log_enabled(PP_LOG_DEBUG))
 			pp_log_debug("throttled by %s limit, retry in %lld ms",
 			             d.refused_by == PP_LIMIT_GLOBAL ? "global" : "per-key",

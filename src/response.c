@@ -147,6 +147,24 @@ pp_response_throttled(struct pp_response *r, const struct pp_policy *p, const st
 	     (long long)(d->throttle_age_ms / 1000));
 }
 
+#define ACCEL_MARGIN_MS 10
+
+void
+pp_response_accel_expires(struct pp_response *r, const struct pp_decision *d,
+                          int64_t start_ms, int64_t now_ms)
+{
+	/* A margin off the free time: the store rounds retries to the ms, and
+	 * nginx judges expiry by the time it cached at its last event-loop
+	 * wake-up, which may lag by a few ms under load. */
+	int64_t last_s = (start_ms + d->key.retry_ms - ACCEL_MARGIN_MS) / 1000 - 1;
+
+	if (d->admit || !d->key.full || d->key.retry_ms <= 0 || start_ms <= 0 ||
+	    last_s < now_ms / 1000)
+		pp_response_header(r, "X-Accel-Expires", "0");
+	else
+		pp_response_header(r, "X-Accel-Expires", "@%lld", (long long)last_s);
+}
+
 size_t
 pp_response_serialize(const struct pp_response *r, int with_body, char *out, size_t cap)
 {

@@ -39,6 +39,16 @@ void pp_response_throttled(struct pp_response *r, const struct pp_policy *p, con
 /* Only the quota headers: RateLimit-Policy and RateLimit. */
 void pp_response_quota_headers(struct pp_response *r, const struct pp_policy *p, const struct pp_decision *d);
 
+/* nginx_refusal_cache = yes: on a 429 (d refused), X-Accel-Expires with the
+ * last whole epoch second nginx may repeat it in: "@S" where S is one second
+ * before the key's window frees, counted from start_ms (the host clock read
+ * before the decision, so the window frees no earlier than start_ms plus the
+ * key's retry). nginx keeps an entry while its second clock is <= S, so it
+ * ends early, never late. "0" (do not cache) when the key's own window is
+ * not full (a global-only refusal) or S is before now_ms's second. */
+void pp_response_accel_expires(struct pp_response *r, const struct pp_decision *d,
+                               int64_t start_ms, int64_t now_ms);
+
 /* Whole seconds, rounded up, for header fields. */
 long long pp_ceil_seconds(int64_t ms);
 

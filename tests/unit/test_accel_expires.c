@@ -1,0 +1,106 @@
+/* test_accel_expires.c - the X-Accel-Expires of nginx_refusal_cache = yes:
+ * the last whole second nginx may repeat a 429 in ends no later than the
+ * moment the key's window frees, for every phase of the second. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "response.h"
+
+/* The header's value, or "" if none was sent. */
+static const char *
+value(const struct pp_response *r, char buf[64])
+{
+	const char *p = strstr(r->headers, "X-Accel-Expires: ");
+	buf[0] = '\0';
+	if (p && sscanf(p + 17, "%63[^\r]", buf) != 1)
+		buf[0] = '\0';
+	return buf;
+}
+
+static struct pp_decision
+refusal(bool key_full, int64_t key_retry_ms)
+{
+	struct pp_decision d;
+	memset(&d, 0, sizeof(d));
+	d.admit = false;
+	d.refused_by = key_full ? PP_LIMIT_KEY : PP_LIMIT_GLOBAL;
+	d.key.full = key_full;
+	d.key.retry_ms = key_full ? key_retry_ms : 0;
+	d.global.full = !key_full;
+	d.retry_ms = key_full ? key_retry_ms : 300;
+	return d;
+}
+
+START_TEST(phase_of_the_second)
+{
+	/* Refused at 1000000.100 s, the window frees at 1000002.050: the entry
+	 * lives through second 1000001 (nginx drops it at 1000002.000); through
+	 * 1000002 it would answer until 1000003.000, almost a second late. */
+	struct pp_response r;
+	struct pp_decision d = refusal(true, 1950);
+	char v[64];
+	pp_response_reset(&r);
+	pp_response_accel_expires(&r, &d, 1000000100, 1000000101);
+	ck_assert_str_eq(value(&r, v), "@1000001");
+	/* Every start in a second, every retry: the expiry (start of second
+	 * S + 1) is never later than start + retry. */
+	for (int64_t start = 1000000000; start < 1000001000; start += 7)
+		for (int64_t retry = 1; retry < 4000; retry += 13) {
+			long long s;
+			d = refusal(true, retry);
+			pp_response_reset(&r);
+			pp_response_accel_expires(&r, &d, start, start);
+			value(&r, v);
+			if (strcmp(v, "0") == 0) {
+				/* Only when the window frees within a second. */
+				ck_assert_int_lt((start + retry) / 1000, start / 1000 + 2);
+				continue;
+			}
+			ck_assert_int_eq(sscanf(v, "@%lld", &s), 1);
+			ck_assert_int_le((s + 1) * 1000, start + retry - 10);
+			ck_assert_int_ge(s, start / 1000);
+		}
+}
+END_TEST
+
+START_TEST(not_cached)
+{
+	struct pp_response r;
+	struct pp_decision d = refusal(false, 0);
+	char v[64];
+	pp_response_reset(&r);
+	pp_response_accel_expires(&r, &d, 1000000100, 1000000100);
+	ck_assert_str_eq(value(&r, v), "0"); /* global-only refusal */
+	d = refusal(true, 1950);
+	pp_response_reset(&r);
+	/* Already past by the time of the answer. */
+	pp_response_accel_expires(&r, &d, 1000000100, 1000002000);
+	ck_assert_str_eq(value(&r, v), "0");
+	/* Frees within the second it was refused in: nothing to keep. */
+	d = refusal(true, 50);
+	pp_response_reset(&r);
+	pp_response_accel_expires(&r, &d, 1000000900, 1000000900);
+	ck_assert_str_eq(value(&r, v), "0");
+	/* Frees early in the next second: kept to the end of this one. */
+	d = refusal(true, 500);
+	pp_response_reset(&r);
+	pp_response_accel_expires(&r, &d, 1000000900, 1000000900);
+	ck_assert_str_eq(value(&r, v), "@1000000");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("accel_expires");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, phase_of_the_second);
+	tcase_add_test(tc, not_cached);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
