@@ -59,8 +59,7 @@ loop(struct pp_store *ls, const struct pp_policy *p, unsigned long from,
 		else
 			len = snprintf(key, sizeof(key), "one");
 		synthetic_ms = t0 + (int64_t)(i / per_ms);
-		int rc = measured ? measured_hit(ls, key, (size_t)len, p, &d)
-		                  : pp_store_hit(ls, key, (size_t)len, p, &d);
+		int rc = measured ? measured_hit(ls, key, (size_t)len, p, &d) : pp_store_hit(ls, key, (size_t)len, p, &d);
 		if (rc) {
 			fprintf(stderr, "hitloop: hit %lu: %s\n", i, pp_store_strerror(rc));
 			return -1;
@@ -80,10 +79,22 @@ main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "c:n:r:w:k:d")) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
-		case 'n': if (parse_ul(optarg, 100000000UL, &n)) goto usage; break;
-		case 'r': if (parse_ul(optarg, 1000000UL, &per_ms)) goto usage; break;
-		case 'w': if (parse_ul(optarg, 100000000UL, &warm)) goto usage; break;
-		case 'k': if (parse_ul(optarg, 100000000UL, &nkeys)) goto usage; break;
+		case 'n':
+			if (parse_ul(optarg, 100000000UL, &n))
+				goto usage;
+			break;
+		case 'r':
+			if (parse_ul(optarg, 1000000UL, &per_ms))
+				goto usage;
+			break;
+		case 'w':
+			if (parse_ul(optarg, 100000000UL, &warm))
+				goto usage;
+			break;
+		case 'k':
+			if (parse_ul(optarg, 100000000UL, &nkeys))
+				goto usage;
+			break;
 		case 'd': distinct = 1; break;
 		default: goto usage;
 		}

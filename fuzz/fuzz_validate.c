@@ -26,7 +26,11 @@ static int
 status_ok(int st)
 {
 	switch (st) {
-	case 400: case 404: case 405: case 413: case 415: return 1;
+	case 400:
+	case 404:
+	case 405:
+	case 413:
+	case 415: return 1;
 	default: return 0;
 	}
 }

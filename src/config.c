@@ -44,36 +44,48 @@ struct key {
 	const char *name;
 	enum key_type type;
 	size_t offset;
-	size_t size;        /* of the field: strings are bounded by it */
-	uint64_t min, max;  /* count, size, duration (ms); path/string length */
-	const char *def;    /* the default, in the file's syntax */
+	size_t size;                   /* of the field: strings are bounded by it */
+	uint64_t min, max;             /* count, size, duration (ms); path/string length */
+	const char *def;               /* the default, in the file's syntax */
 	const struct enum_name *names; /* KEY_ENUM, KEY_STRING: the values allowed;
 	                                * KEY_COUNT, KEY_SIZE: words allowed besides
 	                                * numbers ("off", "auto"); NULL-terminated */
-	bool alias;         /* a synonym of another row: not listed by -t */
+	bool alias;                    /* a synonym of another row: not listed by -t */
 	/* After the generic parse of a string: reject or derive. */
 	int (*hook)(struct pp_config *cfg, const char *v, char *err, size_t errlen);
 };
 
 static const struct enum_name on_error_names[] = {
-	{ "reject", PP_ON_ERROR_REJECT }, { "admit", PP_ON_ERROR_ADMIT },
-	{ "local", PP_ON_ERROR_LOCAL }, { NULL, 0 },
+	{ "reject", PP_ON_ERROR_REJECT },
+	{ "admit", PP_ON_ERROR_ADMIT },
+	{ "local", PP_ON_ERROR_LOCAL },
+	{ NULL, 0 },
 };
 /* fail_open is the old spelling of on_store_error's first two values. */
 static const struct enum_name fail_open_names[] = {
-	{ "no", PP_ON_ERROR_REJECT }, { "yes", PP_ON_ERROR_ADMIT },
-	{ "false", PP_ON_ERROR_REJECT }, { "true", PP_ON_ERROR_ADMIT },
-	{ "off", PP_ON_ERROR_REJECT }, { "on", PP_ON_ERROR_ADMIT },
-	{ "0", PP_ON_ERROR_REJECT }, { "1", PP_ON_ERROR_ADMIT }, { NULL, 0 },
+	{ "no", PP_ON_ERROR_REJECT },
+	{ "yes", PP_ON_ERROR_ADMIT },
+	{ "false", PP_ON_ERROR_REJECT },
+	{ "true", PP_ON_ERROR_ADMIT },
+	{ "off", PP_ON_ERROR_REJECT },
+	{ "on", PP_ON_ERROR_ADMIT },
+	{ "0", PP_ON_ERROR_REJECT },
+	{ "1", PP_ON_ERROR_ADMIT },
+	{ NULL, 0 },
 };
 static const struct enum_name log_level_names[] = {
-	{ "error", PP_LOG_ERROR }, { "warn", PP_LOG_WARN }, { "info", PP_LOG_INFO },
-	{ "debug", PP_LOG_DEBUG }, { NULL, 0 },
+	{ "error", PP_LOG_ERROR },
+	{ "warn", PP_LOG_WARN },
+	{ "info", PP_LOG_INFO },
+	{ "debug", PP_LOG_DEBUG },
+	{ NULL, 0 },
 };
 /* Names the parser accepts; whether this build has the backend is
  * pp_store_check's question, so -t can say so naming the key. */
 static const struct enum_name store_names[] = {
-	{ "lmdb", 0 }, { "redis", 1 }, { NULL, 0 },
+	{ "lmdb", 0 },
+	{ "redis", 1 },
+	{ NULL, 0 },
 };
 /* Words a number key takes besides numbers (KEY_COUNT, KEY_SIZE). */
 static const struct enum_name map_size_words[] = { { "auto", PP_MAP_AUTO }, { NULL, 0 } };
@@ -84,7 +96,7 @@ static int redis_prefix_hook(struct pp_config *, const char *, char *, size_t);
 static int sentinels_hook(struct pp_config *, const char *, char *, size_t);
 
 #define F(field) offsetof(struct pp_config, field), sizeof(((struct pp_config *)0)->field)
-#define SEC(n) ((uint64_t)(n) * 1000)
+#define SEC(n)   ((uint64_t)(n)*1000)
 
 static const struct key keys[] = {
 	{ "db_path", KEY_PATH, F(db_path), 1, 0, PP_LOCALSTATEDIR "/lib/pingpong", NULL, false, NULL },
@@ -197,8 +209,14 @@ parse_bool(const char *v, bool *out)
 	static const char *yes[] = { "yes", "true", "on", "1" };
 	static const char *no[] = { "no", "false", "off", "0" };
 	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0) { *out = true; return 0; }
-		if (strcasecmp(v, no[i]) == 0) { *out = false; return 0; }
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
 	}
 	return -1;
 }
@@ -564,11 +582,13 @@ pp_config_read_secret(const char *path, unsigned char *buf, size_t cap, char *er
 		snprintf(err, errlen, "key_secret_file %s: not a regular file", path);
 	} else if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen, "key_secret_file %s: mode %04o lets group or others in; "
-		         "chmod 0400 or 0600 it (Kubernetes: defaultMode 0400)", path,
+		                      "chmod 0400 or 0600 it (Kubernetes: defaultMode 0400)",
+		         path,
 		         (unsigned)(sb.st_mode & 07777));
 	} else if (sb.st_size < PP_SECRET_FILE_MIN || (uint64_t)sb.st_size > cap) {
 		snprintf(err, errlen, "key_secret_file %s: %lld bytes; it must hold %d to %zu random bytes "
-		         "(head -c 32 /dev/urandom)", path, (long long)sb.st_size, PP_SECRET_FILE_MIN, cap);
+		                      "(head -c 32 /dev/urandom)",
+		         path, (long long)sb.st_size, PP_SECRET_FILE_MIN, cap);
 	} else {
 		ssize_t got = read(fd, buf, (size_t)sb.st_size);
 		if (got != (ssize_t)sb.st_size)
@@ -729,7 +749,7 @@ pp_redis_url_parse(const char *url, struct pp_redis_addr *out, char *err, size_t
 	}
 	if (strncmp(url, tcp, sizeof(tcp) - 1) != 0) {
 		snprintf(err, errlen, "must start with redis:// or unix: (TLS: a local stunnel, "
-		         "see pingpong.conf(5))");
+		                      "see pingpong.conf(5))");
 		return -1;
 	}
 	const char *p = url + sizeof(tcp) - 1;
@@ -740,7 +760,7 @@ pp_redis_url_parse(const char *url, struct pp_redis_addr *out, char *err, size_t
 		size_t ulen = (size_t)(at - p);
 		if (memchr(p, ':', ulen)) {
 			snprintf(err, errlen, "no password in the URL: use redis_password_file or "
-			         "PINGPONG_REDIS_PASSWORD");
+			                      "PINGPONG_REDIS_PASSWORD");
 			return -1;
 		}
 		if (ulen == 0 || ulen >= sizeof(out->user)) {

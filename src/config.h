@@ -11,19 +11,28 @@
 
 #include "limiter.h"
 
-enum pp_log_level { PP_LOG_ERROR = 0, PP_LOG_WARN, PP_LOG_INFO, PP_LOG_DEBUG };
+enum pp_log_level {
+	PP_LOG_ERROR = 0,
+	PP_LOG_WARN,
+	PP_LOG_INFO,
+	PP_LOG_DEBUG
+};
 
 /* What a request gets when the store fails (fail_open = yes|no is a synonym
  * for admit|reject). */
-enum pp_on_error { PP_ON_ERROR_REJECT = 0, PP_ON_ERROR_ADMIT, PP_ON_ERROR_LOCAL };
+enum pp_on_error {
+	PP_ON_ERROR_REJECT = 0,
+	PP_ON_ERROR_ADMIT,
+	PP_ON_ERROR_LOCAL
+};
 
 /* redis_url, parsed: redis://[user[:password]@]host[:port][/db] or
  * unix:/path/to/socket[?db=N]. Exactly one of host and unix_path is set. */
 struct pp_redis_addr {
-	char     host[256];      /* a name, an IPv4 or an IPv6 address (no brackets) */
+	char host[256]; /* a name, an IPv4 or an IPv6 address (no brackets) */
 	unsigned port;
-	char     unix_path[108]; /* sizeof(sun_path) */
-	char     user[128];      /* empty: no ACL user (AUTH with the password only) */
+	char unix_path[108]; /* sizeof(sun_path) */
+	char user[128];      /* empty: no ACL user (AUTH with the password only) */
 	unsigned db;
 };
 
@@ -32,26 +41,26 @@ struct pp_redis_addr {
 #define PP_MAP_AUTO 0
 
 struct pp_config {
-	char     db_path[PP_CONF_PATH_MAX];
-	uint64_t db_map_size;        /* bytes, or PP_MAP_AUTO */
-	struct pp_policy policy;     /* policy.global.limit PP_LIMIT_OFF: no global limit */
-	bool     dry_run;            /* decide and record, but answer 200 to refusals */
-	bool     nginx_refusal_cache; /* per-key 429s say how long nginx may repeat them */
+	char db_path[PP_CONF_PATH_MAX];
+	uint64_t db_map_size;     /* bytes, or PP_MAP_AUTO */
+	struct pp_policy policy;  /* policy.global.limit PP_LIMIT_OFF: no global limit */
+	bool dry_run;             /* decide and record, but answer 200 to refusals */
+	bool nginx_refusal_cache; /* per-key 429s say how long nginx may repeat them */
 	enum pp_on_error on_store_error;
 	enum pp_log_level log_level;
-	char     store[16];          /* a backend name: lmdb | redis */
-	char     key_secret_file[PP_CONF_PATH_MAX];   /* empty: the backend keeps the secret */
-	char     redis_url[512];
-	struct pp_redis_addr redis;  /* redis_url, parsed when it was set */
-	char     redis_password_file[PP_CONF_PATH_MAX];
-	char     redis_password[512]; /* from PINGPONG_REDIS_PASSWORD or the file; never printed */
-	char     redis_prefix[64];
-	int64_t  redis_timeout_ms;
-	int64_t  redis_retry_ms;
-	bool     refusal_cache;
-	int64_t  refusal_cache_max_ms;
-	char     redis_sentinels[512]; /* host:port,... (empty: no Sentinel) */
-	char     redis_master[128];
+	char store[16];                         /* a backend name: lmdb | redis */
+	char key_secret_file[PP_CONF_PATH_MAX]; /* empty: the backend keeps the secret */
+	char redis_url[512];
+	struct pp_redis_addr redis; /* redis_url, parsed when it was set */
+	char redis_password_file[PP_CONF_PATH_MAX];
+	char redis_password[512]; /* from PINGPONG_REDIS_PASSWORD or the file; never printed */
+	char redis_prefix[64];
+	int64_t redis_timeout_ms;
+	int64_t redis_retry_ms;
+	bool refusal_cache;
+	int64_t refusal_cache_max_ms;
+	char redis_sentinels[512]; /* host:port,... (empty: no Sentinel) */
+	char redis_master[128];
 };
 
 /* Fills cfg with the built-in defaults (SPEC's), from the key table. */

@@ -112,7 +112,8 @@ settle(struct pp_decision *out)
 		out->throttle_age_ms = out->global.age_ms;
 	}
 	out->retry_ms = out->key.retry_ms > out->global.retry_ms ?
-	                out->key.retry_ms : out->global.retry_ms;
+	                        out->key.retry_ms :
+	                        out->global.retry_ms;
 }
 
 uint32_t

@@ -9,9 +9,9 @@
 /* Admissions that fall in the same millisecond share one bucket, so a window
  * never holds more than min(limit, window_ms) buckets, oldest first. */
 struct pp_bucket {
-	int64_t  t_ms;  /* admission time, ms since the epoch */
-	uint32_t n;     /* admissions at t_ms */
-	uint32_t pad;   /* keeps the on-disk layout fixed: 16 bytes a bucket */
+	int64_t t_ms; /* admission time, ms since the epoch */
+	uint32_t n;   /* admissions at t_ms */
+	uint32_t pad; /* keeps the on-disk layout fixed: 16 bytes a bucket */
 };
 
 struct pp_window {
@@ -21,16 +21,20 @@ struct pp_window {
 };
 
 struct pp_limit {
-	uint32_t limit;     /* admissions allowed in any window, >= 1; for the
+	uint32_t limit;    /* admissions allowed in any window, >= 1; for the
 	                     * global limit PP_LIMIT_OFF: there is none */
-	int64_t  window_ms; /* window length, >= 1 */
+	int64_t window_ms; /* window length, >= 1 */
 };
 
 /* policy.global.limit = PP_LIMIT_OFF (global_limit = off): the global
  * window is never full, never recorded, and its state reads all zero. */
 #define PP_LIMIT_OFF 0u
 
-enum pp_limit_id { PP_LIMIT_NONE = -1, PP_LIMIT_KEY = 0, PP_LIMIT_GLOBAL = 1 };
+enum pp_limit_id {
+	PP_LIMIT_NONE = -1,
+	PP_LIMIT_KEY = 0,
+	PP_LIMIT_GLOBAL = 1
+};
 
 struct pp_policy {
 	struct pp_limit per_key;
@@ -41,14 +45,14 @@ struct pp_policy {
 struct pp_window_state {
 	uint32_t used;      /* live admissions in (now - window, now] */
 	uint32_t remaining; /* limit - used, never negative */
-	bool     full;      /* used >= limit */
-	int64_t  reset_ms;  /* until the oldest live admission expires; 0 if none */
-	int64_t  retry_ms;  /* if full: until one more admission fits, > 0 */
-	int64_t  age_ms;    /* if full: since the admission that filled it */
+	bool full;          /* used >= limit */
+	int64_t reset_ms;   /* until the oldest live admission expires; 0 if none */
+	int64_t retry_ms;   /* if full: until one more admission fits, > 0 */
+	int64_t age_ms;     /* if full: since the admission that filled it */
 };
 
 struct pp_decision {
-	int64_t now_ms;               /* the time the decision was made at */
+	int64_t now_ms; /* the time the decision was made at */
 	bool admit;
 	enum pp_limit_id refused_by; /* PP_LIMIT_NONE when admitted */
 	int64_t retry_ms;            /* until every full limit has room; 0 if admitted */
@@ -107,7 +111,7 @@ int pp_limiter_admit(struct pp_window *key, struct pp_window *global,
 #define PP_SLOT_MS 16
 
 struct pp_slot {
-	int64_t  id;        /* t_ms / PP_SLOT_MS */
+	int64_t id;         /* t_ms / PP_SLOT_MS */
 	uint64_t before;    /* admissions recorded in slots before this one */
 	uint64_t count;     /* admissions in this slot: the sum of w.b[].n */
 	struct pp_window w; /* its buckets, sorted by t_ms */

@@ -9,7 +9,7 @@
 
 void pp_log_init(const char *prog, enum pp_log_level level);
 void pp_log_set_level(enum pp_log_level level);
-int  pp_log_enabled(enum pp_log_level level);
+int pp_log_enabled(enum pp_log_level level);
 void pp_log(enum pp_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -18,8 +18,8 @@ void pp_log(enum pp_log_level level, const char *fmt, ...)
  * were due since the last true (this one included); the caller logs that
  * count once instead of a line per request. */
 struct pp_log_limit {
-	time_t last;   /* CLOCK_MONOTONIC seconds of the last true */
-	int logged;    /* zeroed: the first call is due */
+	time_t last; /* CLOCK_MONOTONIC seconds of the last true */
+	int logged;  /* zeroed: the first call is due */
 	unsigned long count;
 };
 int pp_log_due(struct pp_log_limit *lim, int every, unsigned long *count);

@@ -33,15 +33,37 @@ static const int status_codes[] = { 200, 400, 404, 405, 413, 415, 429, 500, 503 
 /* Upper bounds in microseconds, and the same bounds as Prometheus prints
  * them (strings, so no float formatting is involved). */
 static const uint64_t bucket_us[] = {
-	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000,
+	100,
+	250,
+	500,
+	1000,
+	2500,
+	5000,
+	10000,
+	25000,
+	50000,
+	100000,
+	250000,
+	1000000,
 };
 static const char *const bucket_le[] = {
-	"0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
-	"0.05", "0.1", "0.25", "1",
+	"0.0001",
+	"0.00025",
+	"0.0005",
+	"0.001",
+	"0.0025",
+	"0.005",
+	"0.01",
+	"0.025",
+	"0.05",
+	"0.1",
+	"0.25",
+	"1",
 };
 #define N_BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 _Static_assert(sizeof(bucket_us) / sizeof(bucket_us[0]) ==
-               sizeof(bucket_le) / sizeof(bucket_le[0]), "one label per bucket");
+                       sizeof(bucket_le) / sizeof(bucket_le[0]),
+               "one label per bucket");
 
 /* The file's layout. The header is written once, under flock, before any
  * counter is used; a file with another magic, version or size is reset. */
@@ -54,7 +76,7 @@ struct shm {
 	atomic_uint_least64_t store_errors;
 	atomic_uint_least64_t duration[N_BUCKETS + 1]; /* per bucket, last: +Inf */
 	atomic_uint_least64_t duration_sum_us;
-	atomic_uint_least64_t throttled_dry[2];       /* dry_run = yes: would have refused */
+	atomic_uint_least64_t throttled_dry[2]; /* dry_run = yes: would have refused */
 };
 
 static struct shm *shm;
@@ -202,8 +224,7 @@ struct out {
 	int overflow;
 };
 
-__attribute__((format(printf, 2, 3)))
-static void
+__attribute__((format(printf, 2, 3))) static void
 put(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
@@ -248,7 +269,8 @@ render_counters(struct out *o)
 
 	put(o, "# HELP pingpong_store_errors_total Rate-limit store operations that failed.\n"
 	       "# TYPE pingpong_store_errors_total counter\n"
-	       "pingpong_store_errors_total %" PRIu64 "\n", get(&shm->store_errors));
+	       "pingpong_store_errors_total %" PRIu64 "\n",
+	    get(&shm->store_errors));
 
 	/* _count is the +Inf bucket by construction, so the two always agree. */
 	put(o, "# HELP pingpong_request_duration_seconds Time from request start to answer, in the worker.\n"
@@ -289,7 +311,8 @@ pp_metrics_render(char *buf, size_t cap)
 		put(&o, "# pingpong: the shared counter file could not be opened; see the worker log.\n");
 	put(&o, "# HELP pingpong_build_info The version of pingpong-fcgi serving this scrape.\n"
 	        "# TYPE pingpong_build_info gauge\n"
-	        "pingpong_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	        "pingpong_build_info{version=\"%s\"} 1\n",
+	    PACKAGE_VERSION);
 	/* Series of their own files (the shared store's), when registered. */
 	if (!o.overflow && extra_render) {
 		size_t n = extra_render(buf + o.len, cap - o.len);

@@ -10,12 +10,12 @@
 #define PP_PATH_MAX 2048
 
 struct pp_request {
-	struct pp_http_req http;   /* points into the fields below or the server's params */
+	struct pp_http_req http; /* points into the fields below or the server's params */
 	char path[PP_PATH_MAX];
 	char body[PP_BODY_MAX + 1];
 	struct pp_response res;
 	char out[PP_HEADERS_MAX + PP_RESPONSE_BODY_MAX + 256]; /* serialized answer */
-	double started;            /* monotonic seconds */
+	double started;                                        /* monotonic seconds */
 };
 
 /* Makes path (NUL-terminated) out of a request URI: the part before '?'. */

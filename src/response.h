@@ -7,12 +7,12 @@
 
 #include "limiter.h"
 
-#define PP_HEADERS_MAX 1024
+#define PP_HEADERS_MAX       1024
 #define PP_RESPONSE_BODY_MAX 32768 /* /metrics is the largest answer */
 
 struct pp_response {
 	int status;
-	const char *content_type; /* static */
+	const char *content_type;     /* static */
 	char headers[PP_HEADERS_MAX]; /* extra "Name: value\r\n" lines */
 	size_t headers_len;
 	char body[PP_RESPONSE_BODY_MAX];

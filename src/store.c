@@ -52,7 +52,8 @@ pp_store_check_backend(const struct pp_store_ops *ops, const struct pp_config *c
 	 * the same key: the fleet would share nothing. */
 	if ((ops->supports & PP_STORE_SHARED) && !cfg->key_secret_file[0]) {
 		snprintf(err, errlen, "store = %s is shared by every host: set key_secret_file to a file "
-		         "of at least 32 random bytes, the same on every host", ops->name);
+		                      "of at least 32 random bytes, the same on every host",
+		         ops->name);
 		return -1;
 	}
 	/* A backend that never learnt "no global limit" would read a limit of
@@ -70,12 +71,14 @@ pp_store_check(const struct pp_config *cfg, char *err, size_t errlen)
 	const struct pp_store_ops *ops = pp_store_find(cfg->store);
 	if (!ops) {
 		snprintf(err, errlen, "store: '%s' is not built into this pingpong-fcgi (rebuild with "
-		         "its library, e.g. libhiredis-dev for redis)", cfg->store);
+		                      "its library, e.g. libhiredis-dev for redis)",
+		         cfg->store);
 		return -1;
 	}
 	if (cfg->on_store_error == PP_ON_ERROR_LOCAL && !(ops->supports & PP_STORE_SHARED)) {
 		snprintf(err, errlen, "on_store_error = local: store = %s is already this host's own; "
-		         "use reject or admit", ops->name);
+		                      "use reject or admit",
+		         ops->name);
 		return -1;
 	}
 	if (cfg->on_store_error == PP_ON_ERROR_LOCAL) {

@@ -14,8 +14,8 @@
 /* One error vocabulary for every backend and the generic layer. */
 enum {
 	PP_STORE_OK = 0,
-	PP_STORE_EFULL = -1,    /* no room even after reclaiming dead windows */
-	PP_STORE_EIO = -2,      /* the backend failed; it logged the cause */
+	PP_STORE_EFULL = -1, /* no room even after reclaiming dead windows */
+	PP_STORE_EIO = -2,   /* the backend failed; it logged the cause */
 	PP_STORE_ENOMEM = -3,
 	PP_STORE_EBUSY = -4,    /* no reader slot even after clearing stale ones */
 	PP_STORE_EUNAVAIL = -5, /* the backend is away (a server down, timed out,
@@ -60,13 +60,13 @@ struct pp_store_stats {
 };
 
 /* Capability flags of a backend (pp_store_ops.supports). */
-#define PP_STORE_OWN_CLOCK 0x1u /* decisions use the store's own clock (Redis
+#define PP_STORE_OWN_CLOCK  0x1u /* decisions use the store's own clock (Redis
                                  * TIME): pp_store.clock is not read, so a fake
                                  * clock cannot drive it */
-#define PP_STORE_SHARED    0x2u /* shared by several hosts: the hashing secret
+#define PP_STORE_SHARED     0x2u /* shared by several hosts: the hashing secret
                                  * must come from key_secret_file, the same on
                                  * every host */
-#define PP_STORE_SERVER    0x4u /* needs a running server (tests skip it
+#define PP_STORE_SERVER     0x4u /* needs a running server (tests skip it
                                  * unless one is named) */
 #define PP_STORE_GLOBAL_OFF 0x8u /* decides with policy.global.limit =
                                   * PP_LIMIT_OFF (global_limit = off); a
@@ -75,12 +75,12 @@ struct pp_store_stats {
 /* A backend: one row of the table. Every int function returns PP_STORE_OK
  * or a PP_STORE_E* code; `be` is the backend's own state from open. */
 struct pp_store_ops {
-	const char *name;     /* the value of the `store` key */
-	unsigned supports;    /* PP_STORE_* capability flags */
+	const char *name;  /* the value of the `store` key */
+	unsigned supports; /* PP_STORE_* capability flags */
 	/* Checks the backend's own keys together, at start-up, before any
 	 * open. Returns 0, or -1 with a one-line reason naming the key in err.
 	 * NULL: nothing to check. */
-	int  (*check)(const struct pp_config *cfg, char *err, size_t errlen);
+	int (*check)(const struct pp_config *cfg, char *err, size_t errlen);
 	/* Writes the backend's part of the start-up line ("db_path ..., map
 	 * 64 MiB"); never a secret. Always NUL-terminates out. */
 	void (*describe)(const struct pp_config *cfg, char *out, size_t cap);
@@ -91,7 +91,7 @@ struct pp_store_ops {
 	 * in the environment), or fails with PP_STORE_ESECRET if it cannot
 	 * keep one. On failure *be is NULL, nothing stays open, and the
 	 * backend has logged the cause. */
-	int  (*open)(void **be, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN]);
+	int (*open)(void **be, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN]);
 	/* Decides and, if admitted, records, as one atomic step across
 	 * processes (and hosts, for a shared backend). The decision time is
 	 * clock() read once the step holds its lock or snapshot (or the
@@ -99,10 +99,10 @@ struct pp_store_ops {
 	 * an error nothing was recorded and *out is undefined. A backend that
 	 * talks to a server bounds the call by redis_timeout and returns
 	 * PP_STORE_EUNAVAIL when it is away. */
-	int  (*hit)(void *be, const struct pp_keyid *id, const struct pp_policy *p,
-	            pp_clock_fn clock, struct pp_decision *out);
+	int (*hit)(void *be, const struct pp_keyid *id, const struct pp_policy *p,
+	           pp_clock_fn clock, struct pp_decision *out);
 	/* A write and a read, for /readyz: OK means a hit could commit now. */
-	int  (*probe)(void *be);
+	int (*probe)(void *be);
 	/* Frees everything open made; be may be NULL. */
 	void (*close)(void *be);
 
@@ -112,17 +112,17 @@ struct pp_store_ops {
 	/* Like open, but only an existing store, for a tool that may run as
 	 * another user: creates no file, no database and no secret (an
 	 * absent store is PP_STORE_ENOSTORE); close frees it. */
-	int  (*attach)(void **be, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN]);
+	int (*attach)(void **be, const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN]);
 	/* Fills out for id at clock(); changes nothing. */
-	int  (*inspect)(void *be, const struct pp_keyid *id, const struct pp_policy *p,
-	                pp_clock_fn clock, struct pp_store_view *out);
+	int (*inspect)(void *be, const struct pp_keyid *id, const struct pp_policy *p,
+	               pp_clock_fn clock, struct pp_store_view *out);
 	/* Deletes id's window (id NULL: the global window) in one step;
 	 * *found says whether there was one. Workers see it at their next
 	 * decision (a shared backend: within refusal_cache_max). */
-	int  (*reset)(void *be, const struct pp_keyid *id, const struct pp_policy *p, bool *found);
+	int (*reset)(void *be, const struct pp_keyid *id, const struct pp_policy *p, bool *found);
 	/* Fills out (windows live at clock()). */
-	int  (*stats)(void *be, const struct pp_policy *p, pp_clock_fn clock,
-	              struct pp_store_stats *out);
+	int (*stats)(void *be, const struct pp_policy *p, pp_clock_fn clock,
+	             struct pp_store_stats *out);
 };
 
 /* The backends this build has; pp_store_backends ends with NULL. */
@@ -141,20 +141,20 @@ struct pp_store {
 	const struct pp_store_ops *ops;
 	void *be;
 	unsigned char secret[PP_SECRET_LEN];
-	pp_clock_fn clock; /* pp_clock_now_ms after open; tests may replace it */
+	pp_clock_fn clock;                    /* pp_clock_now_ms after open; tests may replace it */
 	const struct pp_store_ops *local_ops; /* NULL unless on_store_error = local */
 	void *local;
-	bool primary_lost;          /* the last primary hit failed */
-	unsigned long local_hits;   /* decided locally since it was lost */
+	bool primary_lost;        /* the last primary hit failed */
+	unsigned long local_hits; /* decided locally since it was lost */
 };
 
 /* Start-up check of cfg->store: the backend exists in this build, its own
  * check passes, and a shared backend has key_secret_file. Returns 0 or -1
  * with a reason naming the key in err. */
-int  pp_store_check(const struct pp_config *cfg, char *err, size_t errlen);
+int pp_store_check(const struct pp_config *cfg, char *err, size_t errlen);
 /* The same with a given row (tests pass their own). */
-int  pp_store_check_backend(const struct pp_store_ops *ops, const struct pp_config *cfg,
-                            char *err, size_t errlen);
+int pp_store_check_backend(const struct pp_store_ops *ops, const struct pp_config *cfg,
+                           char *err, size_t errlen);
 /* "lmdb (db_path /var/lib/pingpong, map 64 MiB)" for the start-up line. */
 void pp_store_describe(const struct pp_config *cfg, char *out, size_t cap);
 
@@ -162,18 +162,18 @@ void pp_store_describe(const struct pp_config *cfg, char *out, size_t cap);
  * With key_secret_file set, the secret comes from that file (hashed to 32
  * bytes) and no backend keeps one. Returns PP_STORE_OK, or a code with st
  * fully closed and its secret wiped (pp_store_close is then a no-op). */
-int  pp_store_open(struct pp_store *st, const struct pp_config *cfg);
+int pp_store_open(struct pp_store *st, const struct pp_config *cfg);
 /* The same with a given primary row (tests pass a fake one). */
-int  pp_store_open_backend(struct pp_store *st, const struct pp_store_ops *ops,
-                           const struct pp_config *cfg);
+int pp_store_open_backend(struct pp_store *st, const struct pp_store_ops *ops,
+                          const struct pp_config *cfg);
 /* Hashes key (key_len bytes, never kept) and runs the backend's hit with
  * st->clock. Returns what the backend returned; with on_store_error = local,
  * an EUNAVAIL or EIO from a shared primary is answered from this host's
  * LMDB instead (one log line when the primary is lost, one when back). */
-int  pp_store_hit(struct pp_store *st, const char *key, size_t key_len,
-                  const struct pp_policy *p, struct pp_decision *out);
+int pp_store_hit(struct pp_store *st, const char *key, size_t key_len,
+                 const struct pp_policy *p, struct pp_decision *out);
 /* The primary's probe (a store away reports its code, not a local one). */
-int  pp_store_probe(struct pp_store *st);
+int pp_store_probe(struct pp_store *st);
 /* Closes every backend and wipes the secret; safe to call twice. */
 void pp_store_close(struct pp_store *st);
 void pp_store_keyid(const unsigned char secret[PP_SECRET_LEN], const char *key, size_t key_len,
@@ -184,13 +184,13 @@ void pp_store_keyid(const unsigned char secret[PP_SECRET_LEN], const char *key, 
  * PP_STORE_ENOTSUP if it has none. The others return the backend's code,
  * or PP_STORE_ENOTSUP when its row leaves the op NULL. key is hashed as
  * pp_store_hit does and never kept. */
-int  pp_store_attach(struct pp_store *st, const struct pp_config *cfg);
-int  pp_store_inspect(struct pp_store *st, const char *key, size_t key_len,
-                      const struct pp_policy *p, struct pp_store_view *out);
+int pp_store_attach(struct pp_store *st, const struct pp_config *cfg);
+int pp_store_inspect(struct pp_store *st, const char *key, size_t key_len,
+                     const struct pp_policy *p, struct pp_store_view *out);
 /* key NULL: the global window. */
-int  pp_store_reset(struct pp_store *st, const char *key, size_t key_len,
-                    const struct pp_policy *p, bool *found);
-int  pp_store_stats(struct pp_store *st, const struct pp_policy *p, struct pp_store_stats *out);
+int pp_store_reset(struct pp_store *st, const char *key, size_t key_len,
+                   const struct pp_policy *p, bool *found);
+int pp_store_stats(struct pp_store *st, const struct pp_policy *p, struct pp_store_stats *out);
 
 /* The LMDB backend's sizing rule, exported for its tests. The most
  * admissions that can be live in per-key windows at once: each needs a

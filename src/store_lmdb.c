@@ -33,7 +33,7 @@
  * many-core host with MDB_READERS_FULL; 4096 slots cost 256 KiB of lock
  * file (64 bytes a slot), reserved on disk at open. */
 #define PP_LMDB_MAXREADERS 4096
-#define LOCK_RESERVE ((off_t)(PP_LMDB_MAXREADERS + 2) * 64 + 4096)
+#define LOCK_RESERVE       ((off_t)(PP_LMDB_MAXREADERS + 2) * 64 + 4096)
 
 /* The layout of the records below; an environment written with another
  * layout is refused with "created by another version", not misread. Files
@@ -43,7 +43,10 @@
 #define PP_LMDB_FORMAT 2u
 
 /* Refusals at open that have logged their own message (beyond LMDB's codes). */
-enum { ERR_OTHER_FORMAT = MDB_LAST_ERRCODE + 1, ERR_OTHER_POLICY };
+enum {
+	ERR_OTHER_FORMAT = MDB_LAST_ERRCODE + 1,
+	ERR_OTHER_POLICY
+};
 
 /* Format 1's global window, in "windows": only looked for, to refuse it. */
 static const char GLOBAL_KEY[] = { '\0', 'G' };
@@ -65,15 +68,15 @@ struct lmdb_store {
 	MDB_txn *rtxn;   /* reset between requests, renewed for each */
 	struct pp_bucket *kbuf;
 	uint32_t kcap;
-	struct pp_slot *segs;  /* global slot records read, SLOT_CAP buckets each */
+	struct pp_slot *segs;   /* global slot records read, SLOT_CAP buckets each */
 	struct pp_bucket *sbuf; /* their buckets: segcap * SLOT_CAP */
 	uint32_t segcap;
-	unsigned psize;         /* LMDB's page size */
-	size_t map_size;  /* this process's map; only ever grows */
-	int writemap;     /* the map is reserved on disk and written through */
-	char path[1024];  /* db_path, for log lines */
-	size_t probe_size; /* bytes /readyz writes: probe_bytes() */
-	int policy_fd;     /* policy-<fingerprint>.lock, flock(LOCK_SH) while open */
+	unsigned psize;                 /* LMDB's page size */
+	size_t map_size;                /* this process's map; only ever grows */
+	int writemap;                   /* the map is reserved on disk and written through */
+	char path[1024];                /* db_path, for log lines */
+	size_t probe_size;              /* bytes /readyz writes: probe_bytes() */
+	int policy_fd;                  /* policy-<fingerprint>.lock, flock(LOCK_SH) while open */
 	struct pp_log_limit full_log;   /* one "map full" line per 10 s */
 	struct pp_log_limit disk_log;   /* one "disk full" line per 10 s */
 	struct pp_log_limit resize_log; /* one "map grown elsewhere" line per 10 s */
@@ -279,7 +282,8 @@ log_error(struct lmdb_store *s, int rc, const char *what)
 	if (disk_full(s, rc)) {
 		if (pp_log_due(&s->disk_log, 10, &n))
 			pp_log_error("store: no space left on the disk holding %s (%s), %lu times: "
-			             "store errors until space is freed", s->path, what, n);
+			             "store errors until space is freed",
+			             s->path, what, n);
 	} else if (pp_log_due(&s->err_log, 10, &n)) {
 		pp_log_error("store: %s: %s, %lu times", what, mdb_strerror(rc), n);
 	}
@@ -1063,7 +1067,8 @@ reserve_space(struct lmdb_store *s, size_t *map, int *writemap)
 		*map = (size_t)st.st_size;
 	if (!reservation_holds(fd)) {
 		pp_log_info("store: %s is not on ext4, XFS or tmpfs, where reserved blocks stay "
-		            "reserved: writing with pwrite, not through the map", s->path);
+		            "reserved: writing with pwrite, not through the map",
+		            s->path);
 	} else if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)*map) != 0) {
 		err = errno;
 		pp_log_warn("store: cannot reserve %zu MiB for %s (%s): writing with pwrite, not "
@@ -1099,7 +1104,8 @@ claim_policy(struct lmdb_store *s, const struct pp_config *cfg)
 	int n, fd, rc = 0;
 
 	n = snprintf(text, sizeof(text), "per_key_limit=%u per_key_window=%lldms "
-	             "global_limit=%u global_window=%lldms", p->per_key.limit,
+	                                 "global_limit=%u global_window=%lldms",
+	             p->per_key.limit,
 	             (long long)p->per_key.window_ms, p->global.limit, (long long)p->global.window_ms);
 	crypto_generichash(h, sizeof(h), (const unsigned char *)text, (size_t)n, NULL, 0);
 	snprintf(mine, sizeof(mine), "policy-%02x%02x%02x%02x%02x%02x%02x%02x.lock",

@@ -14,13 +14,13 @@
  * PP_BODY_MAX bytes were sent (or announced), the rest unread. */
 struct pp_http_req {
 	const char *method;
-	const char *path;          /* URI path without the query string */
+	const char *path; /* URI path without the query string */
 	const char *content_type;
-	const char *key;           /* x-secret-key, NUL-terminated by the server */
-	size_t      key_len;
+	const char *key; /* x-secret-key, NUL-terminated by the server */
+	size_t key_len;
 	const char *body;
-	size_t      body_len;
-	bool        body_over;
+	size_t body_len;
+	bool body_over;
 };
 
 enum pp_route {
@@ -33,7 +33,7 @@ enum pp_route {
 
 struct pp_verdict {
 	enum pp_route route;
-	int         status;  /* HTTP status when route == PP_ROUTE_ERROR */
+	int status;          /* HTTP status when route == PP_ROUTE_ERROR */
 	const char *error;   /* machine code, e.g. "missing_secret_key"; static */
 	const char *message; /* human sentence; static */
 	const char *allow;   /* Allow header for 405, else NULL; static */

@@ -149,7 +149,7 @@ static const char *bad_lines[] = {
 	"store = postgres",
 	"store =",
 	"on_store_error = maybe",
-	"fail_open = local",           /* the synonym knows only yes and no */
+	"fail_open = local", /* the synonym knows only yes and no */
 	"redis_url = http://10.0.0.5:6379",
 	"redis_url = redis://",
 	"redis_url = redis://host:0",
@@ -229,10 +229,10 @@ START_TEST(test_env_wins)
 		"PINGPONG_GLOBAL_WINDOW=250ms",
 		"PINGPONG_FAIL_OPEN=yes",
 		"PINGPONG_DB_PATH=/data/pp",
-		"PER_KEY_LIMIT=99",              /* no prefix: not ours */
+		"PER_KEY_LIMIT=99",                        /* no prefix: not ours */
 		"PINGPONG_SERVICE_PORT=tcp://10.0.0.1:80", /* Kubernetes service link */
 		"PINGPONG_PORT_8080_TCP_ADDR=10.0.0.1",
-		"PINGPONG_KEY=secret",           /* the CLI's variable */
+		"PINGPONG_KEY=secret", /* the CLI's variable */
 		"PINGPONG_=x",
 		NULL,
 	};
@@ -517,7 +517,7 @@ END_TEST
 int
 main(void)
 {
-Suite *s = suite_create("config");
+	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
 	SRunner *sr;
 	int failed;

@@ -218,7 +218,8 @@ START_TEST(cap_is_bounded_by_limit_and_window)
 	ck_assert_uint_eq(pp_limiter_cap(&b), 1001);
 	ck_assert_int_eq(pp_limiter_admit(&(struct pp_window){ NULL, 0, 0 },
 	                                  &(struct pp_window){ NULL, 0, 0 },
-	                                  &(struct pp_policy){ a, a }, 0, &(struct pp_decision){ 0 }), -1);
+	                                  &(struct pp_policy){ a, a }, 0, &(struct pp_decision){ 0 }),
+	                 -1);
 }
 END_TEST
 
@@ -260,9 +261,18 @@ same_state(const struct pp_window_state *a, const struct pp_window_state *b)
 
 START_TEST(slots_decide_as_the_flat_window)
 {
-	static const struct { uint32_t limit; int64_t window; int gap; } cases[] = {
-		{ 5, 100, 7 }, { 50, 1000, 3 }, { 1000, 10, 1 }, { 3, 16, 2 }, { 40, 33, 1 },
-		{ 2, 1000, 200 }, { 200, 250, 1 },
+	static const struct {
+		uint32_t limit;
+		int64_t window;
+		int gap;
+	} cases[] = {
+		{ 5, 100, 7 },
+		{ 50, 1000, 3 },
+		{ 1000, 10, 1 },
+		{ 3, 16, 2 },
+		{ 40, 33, 1 },
+		{ 2, 1000, 200 },
+		{ 200, 250, 1 },
 	};
 	static struct pp_slot g[SIM_SLOTS + 1];
 	unsigned next_buf = 0, alls = 0;
@@ -299,8 +309,7 @@ START_TEST(slots_decide_as_the_flat_window)
 			}
 			int64_t id = pp_slot_of(now);
 			int fresh = !(ns > lo && sim[ns - 1].id == id);
-			struct pp_slot nw = { id, ns > lo ? sim[ns - 1].before + sim[ns - 1].count : 0, 0,
-			                      { sim_b[next_buf % SIM_SLOTS], 0, PP_SLOT_MS + 1 } };
+			struct pp_slot nw = { id, ns > lo ? sim[ns - 1].before + sim[ns - 1].count : 0, 0, { sim_b[next_buf % SIM_SLOTS], 0, PP_SLOT_MS + 1 } };
 			if (fresh)
 				g[ng++] = nw;
 			int rc = pp_limiter_admit_slots(&k2, g, ng, &p, now, &d2);
@@ -342,7 +351,6 @@ START_TEST(slots_decide_as_the_flat_window)
 	ck_assert_uint_gt(alls, 0); /* the fallback to every record was exercised */
 }
 END_TEST
-
 
 static Suite *
 suite(void)

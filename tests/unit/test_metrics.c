@@ -58,7 +58,9 @@ render(void)
 	ck_assert_uint_gt(pp_metrics_render(text, sizeof(text)), 0);
 }
 
-enum { PER_CHILD = 20000 };
+enum {
+	PER_CHILD = 20000
+};
 
 /* One worker's share: every status in turn, a refusal per 429, a store error
  * per 503, and a fixed 1.5 ms duration. */
@@ -119,7 +121,8 @@ START_TEST(two_processes_exact_totals)
 	ck_assert_int_eq(sample("pingpong_store_errors_total"), rounds);
 	/* i % 6 == 2 alternates between i % 12 == 2 (per-key) and 8 (global). */
 	ck_assert_int_eq(sample("pingpong_throttled_total{limit=\"per-key\"}") +
-	                 sample("pingpong_throttled_total{limit=\"global\"}"), rounds);
+	                         sample("pingpong_throttled_total{limit=\"global\"}"),
+	                 rounds);
 	ck_assert_int_eq(sample("pingpong_throttled_total{limit=\"per-key\"}"),
 	                 2 * (3333 / 2 + 1));
 	ck_assert_int_eq(sample("pingpong_request_duration_seconds_count"), 2 * PER_CHILD);
@@ -161,9 +164,9 @@ END_TEST
 START_TEST(buckets_and_odd_values)
 {
 	ck_assert_int_eq(pp_metrics_open(dir), 0);
-	pp_metrics_request(200, 0.0001);   /* on a bound: le is inclusive */
-	pp_metrics_request(200, -3.0);     /* clock oddity counts as 0 */
-	pp_metrics_request(200, 7.25);     /* beyond the last bound */
+	pp_metrics_request(200, 0.0001); /* on a bound: le is inclusive */
+	pp_metrics_request(200, -3.0);   /* clock oddity counts as 0 */
+	pp_metrics_request(200, 7.25);   /* beyond the last bound */
 	pp_metrics_request(999, 0.0);
 	pp_metrics_throttled(PP_LIMIT_NONE); /* not a refusal: ignored */
 	render();

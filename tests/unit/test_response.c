@@ -65,14 +65,12 @@ refused(enum pp_limit_id by, int64_t retry_ms, int64_t age_ms)
 	d.refused_by = by;
 	d.retry_ms = retry_ms;
 	d.throttle_age_ms = age_ms;
-	d.key = (struct pp_window_state){ .used = 10, .remaining = 0, .full = by == PP_LIMIT_KEY,
-	                                  .reset_ms = by == PP_LIMIT_KEY ? retry_ms : 59000 };
+	d.key = (struct pp_window_state){ .used = 10, .remaining = 0, .full = by == PP_LIMIT_KEY, .reset_ms = by == PP_LIMIT_KEY ? retry_ms : 59000 };
 	d.global = (struct pp_window_state){ .used = 1, .remaining = 1, .reset_ms = 500 };
 	if (by == PP_LIMIT_GLOBAL) {
 		d.key.used = 3;
 		d.key.remaining = 7;
-		d.global = (struct pp_window_state){ .used = 2, .remaining = 0, .full = true,
-		                                     .reset_ms = retry_ms };
+		d.global = (struct pp_window_state){ .used = 2, .remaining = 0, .full = true, .reset_ms = retry_ms };
 	}
 	return d;
 }
@@ -212,8 +210,8 @@ START_TEST(test_serialize)
 	struct pp_response r;
 	char out[512];
 	const char *want = "Status: 405 Method Not Allowed\r\nContent-Type: application/json\r\n"
-	                   "Content-Length: 51\r\nAllow: POST\r\n\r\n"
-	                   "{\"error\":\"method_not_allowed\",\"message\":\"Use POST\"}";
+			   "Content-Length: 51\r\nAllow: POST\r\n\r\n"
+			   "{\"error\":\"method_not_allowed\",\"message\":\"Use POST\"}";
 
 	pp_response_reset(&r);
 	pp_response_error(&r, 405, "method_not_allowed", "Use POST");

@@ -93,8 +93,8 @@ now_ms(void)
 }
 
 /* The backend under test; plain tests run on LMDB. */
-static char redis_prefix[64];   /* one per test process: tests share no keys */
-static char secret_path[600];   /* key_secret_file for backends that need one */
+static char redis_prefix[64]; /* one per test process: tests share no keys */
+static char secret_path[600]; /* key_secret_file for backends that need one */
 
 static size_t
 n_backends(void)
@@ -116,7 +116,11 @@ use_backend(int i)
 	}
 	return true;
 }
-#define USE_BACKEND() do { if (!use_backend(_i)) return; } while (0)
+#define USE_BACKEND()                 \
+	do {                          \
+		if (!use_backend(_i)) \
+			return;       \
+	} while (0)
 
 /* Writes len bytes from seed to path, mode 0600. */
 static void
@@ -410,8 +414,7 @@ redis_bytes(size_t *len)
 	const char *pw = getenv("PINGPONG_REDIS_PASSWORD");
 	make_config(&cfg);
 	struct timeval tv = { 2, 0 };
-	redisContext *c = cfg.redis.unix_path[0] ? redisConnectUnixWithTimeout(cfg.redis.unix_path, tv)
-	                                         : redisConnectWithTimeout(cfg.redis.host, (int)cfg.redis.port, tv);
+	redisContext *c = cfg.redis.unix_path[0] ? redisConnectUnixWithTimeout(cfg.redis.unix_path, tv) : redisConnectWithTimeout(cfg.redis.host, (int)cfg.redis.port, tv);
 	ck_assert_msg(c && !c->err, "connect to PP_TEST_REDIS_URL: %s", c ? c->errstr : "no memory");
 	if (pw && cfg.redis.user[0])
 		freeReplyObject(redisCommand(c, "AUTH %s %s", cfg.redis.user, pw));
@@ -637,8 +640,12 @@ fake_close(void *s)
 }
 
 static const struct pp_store_ops fake_shared = {
-	.name = "fake", .supports = PP_STORE_SHARED,
-	.open = fake_open, .hit = fake_hit, .probe = fake_probe, .close = fake_close,
+	.name = "fake",
+	.supports = PP_STORE_SHARED,
+	.open = fake_open,
+	.hit = fake_hit,
+	.probe = fake_probe,
+	.close = fake_close,
 };
 
 static struct pp_config ecfg;
@@ -748,20 +755,20 @@ START_TEST(test_on_error_local)
 
 	error_setup(PP_ON_ERROR_LOCAL);
 	ck_assert_ptr_eq(est.local_ops, &pp_store_lmdb);
-	ck_assert_int_eq(ping("k"), 200);        /* the primary decides */
+	ck_assert_int_eq(ping("k"), 200); /* the primary decides */
 	fake_rc = PP_STORE_EUNAVAIL;
-	ck_assert_int_eq(ping("k"), 200);        /* local: 1 of 2 */
-	ck_assert_int_eq(ping("k"), 200);        /* local: 2 of 2 */
-	ck_assert_int_eq(ping("k"), 429);        /* local: full */
+	ck_assert_int_eq(ping("k"), 200); /* local: 1 of 2 */
+	ck_assert_int_eq(ping("k"), 200); /* local: 2 of 2 */
+	ck_assert_int_eq(ping("k"), 429); /* local: full */
 	ck_assert_ptr_nonnull(strstr(erq->res.headers, "Retry-After"));
-	ck_assert_int_eq(ping("other"), 200);    /* another key, its own window */
+	ck_assert_int_eq(ping("other"), 200); /* another key, its own window */
 	fake_rc = PP_STORE_EIO;
-	ck_assert_int_eq(ping("k"), 429);        /* EIO too goes local */
+	ck_assert_int_eq(ping("k"), 429); /* EIO too goes local */
 	fake_rc = PP_STORE_OK;
-	ck_assert_int_eq(ping("k"), 200);        /* back: the primary decides */
+	ck_assert_int_eq(ping("k"), 200); /* back: the primary decides */
 	ck_assert_int_eq(ping("k"), 200);
 	fake_rc = PP_STORE_EUNAVAIL;
-	ck_assert_int_eq(ping("k"), 429);        /* lost again: the local windows kept */
+	ck_assert_int_eq(ping("k"), 429); /* lost again: the local windows kept */
 	/* Readiness does not fall with a shared store away. */
 	pp_request_reset(erq);
 	erq->http.method = "GET";
@@ -810,7 +817,6 @@ START_TEST(test_failed_open_wipes_secret)
 	snprintf(cfg.key_secret_file, sizeof(cfg.key_secret_file), "%s/absent", tmpdir);
 	ck_assert_int_eq(pp_store_open_backend(&est, &fake_shared, &cfg), PP_STORE_ESECRET);
 	ck_assert(memcmp(est.secret, (unsigned char[PP_SECRET_LEN]){ 0 }, PP_SECRET_LEN) == 0);
-
 }
 END_TEST
 
@@ -875,8 +881,8 @@ END_TEST
  * "late" only once the holder has advanced it, so a contender that read its
  * clock before blocking decides at the old time. */
 struct lockstep {
-	volatile int advanced;  /* set by the holder, under its lock */
-	struct pp_decision cd;  /* the contender's decision */
+	volatile int advanced; /* set by the holder, under its lock */
+	struct pp_decision cd; /* the contender's decision */
 };
 
 static struct lockstep *lockstep;
@@ -931,7 +937,7 @@ holder_clock(void)
 	ck_assert_int_eq(write(go_pipe[1], "g", 1), 1);
 	ck_assert_int_eq(read(read_pipe[0], &c, 1), 1);
 	ck_assert_msg(wait_blocked(contender), "the contender never blocked on the write lock: the "
-	              "holder's clock ran before its write lock was taken");
+	                                       "holder's clock ran before its write lock was taken");
 	lockstep->advanced = 1;
 	return LS_T0 + 500;
 }

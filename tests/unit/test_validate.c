@@ -229,8 +229,14 @@ END_TEST
 START_TEST(test_announced_over)
 {
 	struct pp_http_req req = {
-		.method = "POST", .path = "/ping", .content_type = "application/json",
-		.key = "k", .key_len = 1, .body = NULL, .body_len = 0, .body_over = true,
+		.method = "POST",
+		.path = "/ping",
+		.content_type = "application/json",
+		.key = "k",
+		.key_len = 1,
+		.body = NULL,
+		.body_len = 0,
+		.body_over = true,
 	};
 	struct pp_verdict v;
 
@@ -246,8 +252,13 @@ START_TEST(test_key_embedded_nul)
 {
 	static const char key[] = "ab\0cd";
 	struct pp_http_req req = {
-		.method = "POST", .path = "/ping", .content_type = "application/json",
-		.key = key, .key_len = 5, .body = "{\"request\":\"ping\"}", .body_len = 18,
+		.method = "POST",
+		.path = "/ping",
+		.content_type = "application/json",
+		.key = key,
+		.key_len = 5,
+		.body = "{\"request\":\"ping\"}",
+		.body_len = 18,
 	};
 	struct pp_verdict v;
 
