@@ -13,10 +13,6 @@
 #include "print.h"
 #include "store.h"
 
-#ifndef PP_SYSCONFDIR
-#define PP_SYSCONFDIR "/etc"
-#endif
-
 /* The exit codes pingpongctl(8) documents. */
 enum {
 	EX_DONE = 0,
@@ -27,8 +23,6 @@ enum {
 	EX_NOTSUP = 5,  /* the backend cannot do this (yet) */
 };
 
-extern char **environ;
-
 static void
 usage(FILE *f)
 {
@@ -38,12 +32,12 @@ usage(FILE *f)
 	        "       pingpongctl [-c FILE] [--json] reset --global\n"
 	        "       pingpongctl [-c FILE] [--json] stats\n"
 	        "       pingpongctl -V | -h\n"
-	        "  -c FILE   configuration (default %s/pingpong/pingpong.conf)\n"
+	        "  -c FILE   configuration (default %s)\n"
 	        "  --json    one JSON object on stdout\n"
 	        "The key is read from stdin, never the command line, and never printed.\n"
 	        "Exit: 0 done, 1 store error, 2 usage or bad key, 3 bad configuration,\n"
 	        "      4 no store yet, 5 not supported by this backend.\n",
-	        PP_SYSCONFDIR);
+	        pp_config_default_path());
 }
 
 static int
@@ -72,8 +66,17 @@ fail(const struct pp_config *cfg, const char *what, int rc)
 	return exit_code(rc);
 }
 
-int
-main(int argc, char **argv)
+/* What the command line asks for. */
+struct ctl_args {
+	const char *conf; /* NULL: the default file */
+	const char *cmd;  /* inspect, reset or stats */
+	bool json, global;
+};
+
+/* Options and the one command. Returns -1 to go on, else the exit code
+ * (-h and -V print and stop). */
+static int
+parse_args(int argc, char **argv, struct ctl_args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -83,20 +86,14 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char default_conf[1024];
-	const char *conf = NULL, *cmd;
-	bool json = false, global = false;
-	char err[1200], key[PP_CTL_KEY_CAP];
-	struct pp_config cfg;
-	struct pp_store st;
-	int opt, rc;
+	int opt;
 
-	snprintf(default_conf, sizeof(default_conf), "%s/pingpong/pingpong.conf", PP_SYSCONFDIR);
+	memset(a, 0, sizeof(*a));
 	while ((opt = getopt_long(argc, argv, "c:jghV", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': conf = optarg; break;
-		case 'j': json = true; break;
-		case 'g': global = true; break;
+		case 'c': a->conf = optarg; break;
+		case 'j': a->json = true; break;
+		case 'g': a->global = true; break;
 		case 'h': usage(stdout); return EX_DONE;
 		case 'V': printf("pingpongctl %s\n", PACKAGE_VERSION); return EX_DONE;
 		default: usage(stderr); return EX_USAGE;
@@ -110,60 +107,92 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	cmd = argv[optind];
-	if (strcmp(cmd, "inspect") && strcmp(cmd, "reset") && strcmp(cmd, "stats")) {
+	a->cmd = argv[optind];
+	if (strcmp(a->cmd, "inspect") && strcmp(a->cmd, "reset") && strcmp(a->cmd, "stats")) {
 		fprintf(stderr, "pingpongctl: unknown command (inspect, reset or stats)\n");
 		return EX_USAGE;
 	}
-	if (global && strcmp(cmd, "reset")) {
+	if (a->global && strcmp(a->cmd, "reset")) {
 		fprintf(stderr, "pingpongctl: --global goes with reset only\n");
 		return EX_USAGE;
 	}
+	return -1;
+}
 
-	pp_log_init("pingpongctl", PP_LOG_WARN);
-	pp_config_defaults(&cfg);
-	if (pp_config_load_file(&cfg, conf ? conf : default_conf, conf == NULL, err, sizeof(err)) ||
-	    pp_config_load_env(&cfg, environ, err, sizeof(err)) ||
-	    pp_config_check(&cfg, err, sizeof(err)) ||
-	    pp_store_check(&cfg, err, sizeof(err))) {
+/* The workers' configuration, and whether the command fits it. Returns -1
+ * to go on, else the exit code. */
+static int
+load_config(const struct ctl_args *a, struct pp_config *cfg)
+{
+	char err[1200];
+
+	if (pp_config_load(cfg, a->conf, err, sizeof(err)) || pp_store_check(cfg, err, sizeof(err))) {
 		fprintf(stderr, "pingpongctl: configuration: %s\n", err);
 		return EX_CONFIG;
 	}
-	if (global && cfg.policy.global.limit == PP_LIMIT_OFF) {
+	if (a->global && cfg->policy.global.limit == PP_LIMIT_OFF) {
 		fprintf(stderr, "pingpongctl: reset --global: global_limit = off, there is no global window\n");
 		return EX_USAGE;
 	}
+	return -1;
+}
+
+/* The command on an attached store; prints the answer. Returns a
+ * PP_STORE_* code. */
+static int
+run_command(const struct ctl_args *a, struct pp_config *cfg, struct pp_store *st, const char *key,
+            size_t klen)
+{
+	int rc;
+
+	if (strcmp(a->cmd, "inspect") == 0) {
+		struct pp_store_view v;
+		if (!(rc = pp_store_inspect(st, key, klen, &cfg->policy, &v)))
+			pp_ctl_print_inspect(stdout, a->json, cfg->store, &cfg->policy, &v);
+	} else if (strcmp(a->cmd, "reset") == 0) {
+		bool found;
+		if (!(rc = pp_store_reset(st, a->global ? NULL : key, klen, &cfg->policy, &found)))
+			pp_ctl_print_reset(stdout, a->json, cfg->store, a->global, found);
+	} else {
+		struct pp_store_stats s;
+		if (!(rc = pp_store_stats(st, &cfg->policy, &s)))
+			pp_ctl_print_stats(stdout, a->json, cfg->store, &s);
+	}
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl_args a;
+	char err[1200], key[PP_CTL_KEY_CAP];
+	struct pp_config cfg;
+	struct pp_store st;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &a)) >= 0)
+		return rc;
+	pp_log_init("pingpongctl", PP_LOG_WARN);
+	if ((rc = load_config(&a, &cfg)) >= 0)
+		return rc;
 
 	long klen = 0;
-	if (strcmp(cmd, "stats") && !global) {
+	if (strcmp(a.cmd, "stats") && !a.global) {
 		klen = pp_ctl_read_key(STDIN_FILENO, key, sizeof(key), err, sizeof(err));
 		if (klen < 0) {
-			fprintf(stderr, "pingpongctl: %s: %s\n", cmd, err);
+			fprintf(stderr, "pingpongctl: %s: %s\n", a.cmd, err);
 			return EX_USAGE;
 		}
 	}
-
 	if ((rc = pp_store_attach(&st, &cfg))) {
 		memset(key, 0, sizeof(key));
 		return fail(&cfg, "cannot open the store", rc);
 	}
-	if (strcmp(cmd, "inspect") == 0) {
-		struct pp_store_view v;
-		if (!(rc = pp_store_inspect(&st, key, (size_t)klen, &cfg.policy, &v)))
-			pp_ctl_print_inspect(stdout, json, cfg.store, &cfg.policy, &v);
-	} else if (strcmp(cmd, "reset") == 0) {
-		bool found;
-		if (!(rc = pp_store_reset(&st, global ? NULL : key, (size_t)klen, &cfg.policy, &found)))
-			pp_ctl_print_reset(stdout, json, cfg.store, global, found);
-	} else {
-		struct pp_store_stats s;
-		if (!(rc = pp_store_stats(&st, &cfg.policy, &s)))
-			pp_ctl_print_stats(stdout, json, cfg.store, &s);
-	}
+	rc = run_command(&a, &cfg, &st, key, (size_t)klen);
 	memset(key, 0, sizeof(key));
 	pp_store_close(&st);
 	if (rc)
-		return fail(&cfg, cmd, rc);
+		return fail(&cfg, a.cmd, rc);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "pingpongctl: cannot write the answer\n");
 		return EX_STORE;

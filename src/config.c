@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef PP_SYSCONFDIR
+#define PP_SYSCONFDIR "/etc"
+#endif
 #ifndef PP_LOCALSTATEDIR
 #define PP_LOCALSTATEDIR "/var"
 #endif
@@ -286,108 +289,172 @@ word_of(const struct key *k, uint64_t val)
 	return NULL;
 }
 
-/* Parses v as k's type into a local copy, then stores it: a rejected value
- * leaves the field as it was. */
+/* The error for a value that is not one of k's names. */
+static int
+not_one_of(const struct key *k, const char *v, char *err, size_t errlen)
+{
+	char names[128];
+	list_names(k->names, names, sizeof(names));
+	snprintf(err, errlen, "%s: '%s' is not one of %s", k->name, v, names);
+	return -1;
+}
+
+/* One setter per key type (the setters[] table below): each parses v into a
+ * local, checks k's bounds, and only then stores into field, so a rejected
+ * value leaves the field as it was. words lists the row's words besides
+ * numbers for the error text ("" if none). */
+typedef int setter_fn(struct pp_config *cfg, const struct key *k, char *field, const char *v,
+                      const char *words, char *err, size_t errlen);
+
+static int
+set_text(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
+         char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+	(void)words;
+	if (n < k->min || n >= k->size) {
+		snprintf(err, errlen, "%s: must be %s of %llu to %zu bytes", k->name,
+		         k->type == KEY_PATH ? "a path" : "a value", (unsigned long long)k->min, k->size - 1);
+		return -1;
+	}
+	if (k->names) {
+		size_t i;
+		for (i = 0; k->names[i].name && strcmp(v, k->names[i].name) != 0; i++)
+			;
+		if (!k->names[i].name)
+			return not_one_of(k, v, err, errlen);
+	}
+	if (k->hook && n && k->hook(cfg, v, err, errlen))
+		return -1;
+	memcpy(field, v, n + 1);
+	return 0;
+}
+
+static int
+set_size(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
+         char *err, size_t errlen)
+{
+	char lo[32], hi[32];
+	uint64_t u;
+	(void)cfg;
+	if (parse_size(v, &u) || u < k->min || u > k->max) {
+		format_size(k->min, lo, sizeof(lo));
+		format_size(k->max, hi, sizeof(hi));
+		snprintf(err, errlen, "%s: '%s' is not a size from %s to %s (e.g. 64M)%s%s", k->name, v, lo, hi,
+		         words[0] ? " or " : "", words);
+		return -1;
+	}
+	memcpy(field, &u, sizeof(u));
+	return 0;
+}
+
+static int
+set_count(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
+          char *err, size_t errlen)
+{
+	uint64_t u;
+	(void)cfg;
+	if (parse_uint(v, k->max, &u) || u < k->min) {
+		snprintf(err, errlen, "%s: '%s' is not a whole number from %llu to %llu%s%s", k->name, v,
+		         (unsigned long long)k->min, (unsigned long long)k->max, words[0] ? " or " : "", words);
+		return -1;
+	}
+	uint32_t u32 = (uint32_t)u;
+	memcpy(field, &u32, sizeof(u32));
+	return 0;
+}
+
+static int
+set_duration(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
+             char *err, size_t errlen)
+{
+	char lo[32], hi[32];
+	int64_t ms;
+	(void)cfg;
+	(void)words;
+	if (parse_duration_ms(v, &ms) || (uint64_t)ms < k->min || (uint64_t)ms > k->max) {
+		format_duration((int64_t)k->min, true, lo, sizeof(lo));
+		format_duration((int64_t)k->max, true, hi, sizeof(hi));
+		snprintf(err, errlen, "%s: '%s' is not a duration from %s to %s (e.g. 60s, 500ms)", k->name, v,
+		         lo, hi);
+		return -1;
+	}
+	memcpy(field, &ms, sizeof(ms));
+	return 0;
+}
+
+static int
+set_bool(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
+         char *err, size_t errlen)
+{
+	bool b;
+	(void)cfg;
+	(void)words;
+	if (parse_bool(v, &b)) {
+		snprintf(err, errlen, "%s: '%s' is not yes or no", k->name, v);
+		return -1;
+	}
+	memcpy(field, &b, sizeof(b));
+	return 0;
+}
+
+static int
+set_enum(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
+         char *err, size_t errlen)
+{
+	(void)cfg;
+	(void)words;
+	const struct enum_name *w = find_word(k->names, v);
+	if (!w)
+		return not_one_of(k, v, err, errlen);
+	int e = w->value;
+	memcpy(field, &e, sizeof(e));
+	return 0;
+}
+
+static setter_fn *const setters[] = {
+	[KEY_PATH] = set_text,
+	[KEY_STRING] = set_text,
+	[KEY_SIZE] = set_size,
+	[KEY_COUNT] = set_count,
+	[KEY_DURATION] = set_duration,
+	[KEY_BOOL] = set_bool,
+	[KEY_ENUM] = set_enum,
+};
+
+/* A count or size row's word ("off", "auto") stands for a value of the
+ * field's own width. */
+static void
+store_word(const struct key *k, char *field, const struct enum_name *w)
+{
+	if (k->type == KEY_COUNT) {
+		uint32_t w32 = (uint32_t)w->value;
+		memcpy(field, &w32, sizeof(w32));
+	} else {
+		uint64_t u = (uint64_t)w->value;
+		memcpy(field, &u, sizeof(u));
+	}
+}
+
+/* Sets k from its text v: a row's word first, then its type's setter. */
 static int
 set_key(struct pp_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
 {
-	char *field = (char *)cfg + k->offset, lo[32], hi[32], names[128];
-	uint64_t u;
-	int64_t ms;
-	bool b;
-	size_t n;
+	char *field = (char *)cfg + k->offset, words[128] = "";
 
 	if ((k->type == KEY_COUNT || k->type == KEY_SIZE) && k->names) {
 		const struct enum_name *w = find_word(k->names, v);
 		if (w) {
-			if (k->type == KEY_COUNT) {
-				uint32_t w32 = (uint32_t)w->value;
-				memcpy(field, &w32, sizeof(w32));
-			} else {
-				u = (uint64_t)w->value;
-				memcpy(field, &u, sizeof(u));
-			}
+			store_word(k, field, w);
 			return 0;
 		}
-		list_names(k->names, names, sizeof(names));
-	} else {
-		names[0] = '\0';
+		list_names(k->names, words, sizeof(words));
 	}
-	switch (k->type) {
-	case KEY_PATH:
-	case KEY_STRING:
-		n = strlen(v);
-		if (n < k->min || n >= k->size) {
-			snprintf(err, errlen, "%s: must be %s of %llu to %zu bytes", k->name,
-			         k->type == KEY_PATH ? "a path" : "a value", (unsigned long long)k->min,
-			         k->size - 1);
-			return -1;
-		}
-		if (k->names) {
-			size_t i;
-			for (i = 0; k->names[i].name && strcmp(v, k->names[i].name) != 0; i++)
-				;
-			if (!k->names[i].name) {
-				list_names(k->names, names, sizeof(names));
-				snprintf(err, errlen, "%s: '%s' is not one of %s", k->name, v, names);
-				return -1;
-			}
-		}
-		if (k->hook && n && k->hook(cfg, v, err, errlen))
-			return -1;
-		memcpy(field, v, n + 1);
-		return 0;
-	case KEY_SIZE:
-		if (parse_size(v, &u) || u < k->min || u > k->max) {
-			format_size(k->min, lo, sizeof(lo));
-			format_size(k->max, hi, sizeof(hi));
-			snprintf(err, errlen, "%s: '%s' is not a size from %s to %s (e.g. 64M)%s%s", k->name, v,
-			         lo, hi, names[0] ? " or " : "", names);
-			return -1;
-		}
-		memcpy(field, &u, sizeof(u));
-		return 0;
-	case KEY_COUNT:
-		if (parse_uint(v, k->max, &u) || u < k->min) {
-			snprintf(err, errlen, "%s: '%s' is not a whole number from %llu to %llu%s%s", k->name, v,
-			         (unsigned long long)k->min, (unsigned long long)k->max,
-			         names[0] ? " or " : "", names);
-			return -1;
-		}
-		uint32_t u32 = (uint32_t)u;
-		memcpy(field, &u32, sizeof(u32));
-		return 0;
-	case KEY_DURATION:
-		if (parse_duration_ms(v, &ms) || (uint64_t)ms < k->min || (uint64_t)ms > k->max) {
-			format_duration((int64_t)k->min, true, lo, sizeof(lo));
-			format_duration((int64_t)k->max, true, hi, sizeof(hi));
-			snprintf(err, errlen, "%s: '%s' is not a duration from %s to %s (e.g. 60s, 500ms)",
-			         k->name, v, lo, hi);
-			return -1;
-		}
-		memcpy(field, &ms, sizeof(ms));
-		return 0;
-	case KEY_BOOL:
-		if (parse_bool(v, &b)) {
-			snprintf(err, errlen, "%s: '%s' is not yes or no", k->name, v);
-			return -1;
-		}
-		memcpy(field, &b, sizeof(b));
-		return 0;
-	case KEY_ENUM:
-		for (size_t i = 0; k->names[i].name; i++) {
-			if (strcasecmp(v, k->names[i].name) == 0) {
-				int e = k->names[i].value;
-				memcpy(field, &e, sizeof(e));
-				return 0;
-			}
-		}
-		list_names(k->names, names, sizeof(names));
-		snprintf(err, errlen, "%s: '%s' is not one of %s", k->name, v, names);
+	if ((size_t)k->type >= sizeof(setters) / sizeof(setters[0]) || !setters[k->type]) {
+		snprintf(err, errlen, "%s: no parser for this key", k->name);
 		return -1;
 	}
-	snprintf(err, errlen, "%s: no parser for this key", k->name);
-	return -1;
+	return setters[k->type](cfg, k, field, v, words, err, errlen);
 }
 
 void
@@ -647,6 +714,24 @@ pp_config_check(struct pp_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+const char *
+pp_config_default_path(void)
+{
+	return PP_SYSCONFDIR "/pingpong/pingpong.conf";
+}
+
+int
+pp_config_load(struct pp_config *cfg, const char *path, char *err, size_t errlen)
+{
+	extern char **environ;
+
+	pp_config_defaults(cfg);
+	if (pp_config_load_file(cfg, path ? path : pp_config_default_path(), path == NULL, err, errlen) ||
+	    pp_config_load_env(cfg, environ, err, errlen))
+		return -1;
+	return pp_config_check(cfg, err, errlen);
 }
 
 /* ---- redis_url -------------------------------------------------------- */

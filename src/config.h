@@ -85,6 +85,16 @@ int pp_config_load_env(struct pp_config *cfg, char *const *envp, char *err, size
  * with a reason naming the key in err. */
 int pp_config_check(struct pp_config *cfg, char *err, size_t errlen);
 
+/* The file both programs read when -c is not given:
+ * SYSCONFDIR/pingpong/pingpong.conf. A static string. */
+const char *pp_config_default_path(void);
+
+/* The whole start-up read, as pingpong-fcgi and pingpongctl both do it:
+ * defaults, then the file at path (NULL: the default file, which may be
+ * absent, as for a container configured by env), then PINGPONG_*, then
+ * pp_config_check. Returns 0, or -1 with a reason naming the key in err. */
+int pp_config_load(struct pp_config *cfg, const char *path, char *err, size_t errlen);
+
 /* Parses one "key = value" assignment into cfg; used by both loaders and the
  * unit tests. A rejected value changes nothing. Returns 0 or -1 with a
  * reason (without location) in err. */

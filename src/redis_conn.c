@@ -106,9 +106,28 @@ dial(const struct pp_redis_target *t, const char *host, int port, char *why, siz
 	return dial_mode(t, host, port, host ? DIAL_NODE : DIAL_PRIMARY, why, whylen);
 }
 
+/* A command whose reply only says yes or no (AUTH, SELECT, ASKING).
+ * Returns 0, or -1 with "<label>: <Redis's error>" in why: the label, never
+ * the arguments, so a password cannot reach a log. */
+static int
+call_ok(redisContext *c, int argc, const char **av, const size_t *al, const char *label, char *why,
+        size_t whylen)
+{
+	redisReply *r = call(c, argc, av, al);
+
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		snprintf(why, whylen, "%s: %.100s", label, r ? r->str : c->errstr);
+		if (r)
+			freeReplyObject(r);
+		return -1;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+/* A TCP or unix connection with the command timeout set, or NULL. */
 static redisContext *
-dial_mode(const struct pp_redis_target *t, const char *host, int port, enum dial_mode mode,
-          char *why, size_t whylen)
+connect_node(const struct pp_redis_target *t, const char *host, int port, char *why, size_t whylen)
 {
 	struct timeval tv = tv_of(t->timeout_ms);
 	redisContext *c;
@@ -132,45 +151,49 @@ dial_mode(const struct pp_redis_target *t, const char *host, int port, enum dial
 		redisFree(c);
 		return NULL;
 	}
+	return c;
+}
 
-	redisReply *r = NULL;
-	if (mode == DIAL_SENTINEL)
+/* AUTH [user] password; the one-argument form when no user is set. */
+static int
+authenticate(redisContext *c, const struct pp_redis_target *t, char *why, size_t whylen)
+{
+	const char *av[3] = { "AUTH", t->user, t->password };
+	size_t al[3] = { 4, strlen(t->user), strlen(t->password) };
+
+	if (t->user[0])
+		return call_ok(c, 3, av, al, "AUTH", why, whylen);
+	av[1] = t->password;
+	al[1] = al[2];
+	return call_ok(c, 2, av, al, "AUTH", why, whylen);
+}
+
+static int
+select_db(redisContext *c, int db, char *why, size_t whylen)
+{
+	char arg[16], label[32];
+	int n = snprintf(arg, sizeof(arg), "%d", db);
+	const char *av[2] = { "SELECT", arg };
+	size_t al[2] = { 6, (size_t)n };
+
+	snprintf(label, sizeof(label), "SELECT %d", db);
+	return call_ok(c, 2, av, al, label, why, whylen);
+}
+
+static redisContext *
+dial_mode(const struct pp_redis_target *t, const char *host, int port, enum dial_mode mode,
+          char *why, size_t whylen)
+{
+	redisContext *c = connect_node(t, host, port, why, whylen);
+
+	if (c == NULL || mode == DIAL_SENTINEL)
 		return c;
-	if (t->password[0]) {
-		const char *av[3] = { "AUTH", t->user, t->password };
-		size_t al[3] = { 4, strlen(t->user), strlen(t->password) };
-		if (t->user[0])
-			r = call(c, 3, av, al);
-		else {
-			av[1] = t->password;
-			al[1] = al[2];
-			r = call(c, 2, av, al);
-		}
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			/* Never the password; the error text is Redis's. */
-			snprintf(why, whylen, "AUTH: %.100s", r ? r->str : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	if (t->db != 0 && mode == DIAL_PRIMARY) {
-		char db[16];
-		int n = snprintf(db, sizeof(db), "%d", t->db);
-		const char *av[2] = { "SELECT", db };
-		size_t al[2] = { 6, (size_t)n };
-		r = call(c, 2, av, al);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			snprintf(why, whylen, "SELECT %d: %.100s", t->db, r ? r->str : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
+	if ((t->password[0] && authenticate(c, t, why, whylen)) ||
+	    (t->db != 0 && mode == DIAL_PRIMARY && select_db(c, t->db, why, whylen))) {
+		redisFree(c);
+		return NULL;
 	}
 	return c;
-fail:
-	if (r)
-		freeReplyObject(r);
-	redisFree(c);
-	return NULL;
 }
 
 /* Asks the sentinels, in order, where the master is, into rc->t.host/port.
@@ -330,15 +353,10 @@ ask(struct pp_redis_conn *rc, const char *host, int port, int argc, const char *
 
 	if (c == NULL)
 		return NULL;
-	r = call(c, 1, av, al);
-	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-		snprintf(why, whylen, "ASKING: %.100s", r ? r->str : c->errstr);
-		if (r)
-			freeReplyObject(r);
+	if (call_ok(c, 1, av, al, "ASKING", why, whylen)) {
 		redisFree(c);
 		return NULL;
 	}
-	freeReplyObject(r);
 	/* ASKING covers one command: a NOSCRIPT reload needs it again. */
 	r = call(c, argc, argv, argvlen);
 	if (r && script && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
@@ -360,74 +378,81 @@ ask(struct pp_redis_conn *rc, const char *host, int port, int argc, const char *
 	return r;
 }
 
-int
-pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
-                 const size_t *argvlen, const char *script, redisReply **out)
+/* A fresh connection: to the master Sentinel names now, or else to the
+ * configured node. Returns 0, or -1 with the reason in why. */
+static int
+reconnect(struct pp_redis_conn *rc, char *why, size_t whylen)
 {
-	char why[160], host[256];
-	int port, hops;
-	redisReply *r = NULL;
-
-	*out = NULL;
-	if (rc->c == NULL) {
-		if (rc->lost && pp_clock_mono() < rc->hold_until)
-			return PP_REDIS_EHOLD;
-		/* With Sentinel, every fresh connection asks where the master is
-		 * now: after any error (a failover's READONLY included) the next
-		 * try follows it. */
-		if (rc->t.nsentinels > 0 && discover(rc, why, sizeof(why)) != 0) {
-			pp_redis_fail(rc, why);
-			return PP_REDIS_EIO;
-		}
-		if (rc->t.nsentinels == 0) {
-			/* Start at the configured node; it answers MOVED if the slot
-			 * lives elsewhere now (one hop per reconnect). */
-			snprintf(rc->t.host, sizeof(rc->t.host), "%s", rc->seed_host);
-			rc->t.port = rc->seed_port;
-			snprintf(rc->t.unix_path, sizeof(rc->t.unix_path), "%s", rc->seed_unix);
-		}
-		rc->c = dial(&rc->t, NULL, 0, why, sizeof(why));
-		if (rc->c == NULL) {
-			pp_redis_fail(rc, why);
-			return PP_REDIS_EIO;
-		}
-		if (rc->t.nsentinels > 0 && check_primary(rc->c, &rc->t, why, sizeof(why)) != 0) {
-			pp_redis_fail(rc, why);
-			return PP_REDIS_EIO;
-		}
+	if (rc->t.nsentinels > 0) {
+		/* Every fresh connection asks where the master is now: after
+		 * any error (a failover's READONLY included) the next try
+		 * follows it. */
+		if (discover(rc, why, whylen) != 0)
+			return -1;
+	} else {
+		/* Start at the configured node; it answers MOVED if the slot
+		 * lives elsewhere now (one hop per reconnect). */
+		snprintf(rc->t.host, sizeof(rc->t.host), "%s", rc->seed_host);
+		rc->t.port = rc->seed_port;
+		snprintf(rc->t.unix_path, sizeof(rc->t.unix_path), "%s", rc->seed_unix);
 	}
-	for (hops = 0;; hops++) {
-		r = run(rc->c, argc, argv, argvlen, script);
+	rc->c = dial(&rc->t, NULL, 0, why, whylen);
+	if (rc->c == NULL)
+		return -1;
+	if (rc->t.nsentinels > 0 && check_primary(rc->c, &rc->t, why, whylen) != 0)
+		return -1;
+	return 0;
+}
+
+/* MOVED: the slot lives elsewhere now, so that node is ours from here. */
+static int
+move_to(struct pp_redis_conn *rc, const char *host, int port, char *why, size_t whylen)
+{
+	redisContext *c = dial(&rc->t, host, port, why, whylen);
+
+	if (c == NULL)
+		return -1;
+	drop(rc);
+	rc->c = c;
+	snprintf(rc->t.host, sizeof(rc->t.host), "%s", host);
+	rc->t.port = port;
+	rc->t.unix_path[0] = '\0';
+	return 0;
+}
+
+/* The command on rc->c, following MOVED and ASK at most twice (a third
+ * redirection is returned as the reply). NULL: the connection is lost,
+ * the reason in why. */
+static redisReply *
+follow(struct pp_redis_conn *rc, int argc, const char **argv, const size_t *argvlen,
+       const char *script, char *why, size_t whylen)
+{
+	char host[256];
+	int port;
+
+	for (int hops = 0;; hops++) {
+		redisReply *r = run(rc->c, argc, argv, argvlen, script);
 		if (r == NULL) {
-			snprintf(why, sizeof(why), "%s", rc->c->errstr[0] ? rc->c->errstr : "connection lost");
-			pp_redis_fail(rc, why);
-			return PP_REDIS_EIO;
+			snprintf(why, whylen, "%s", rc->c->errstr[0] ? rc->c->errstr : "connection lost");
+			return NULL;
 		}
 		int kind = redirection(r, host, sizeof(host), &port);
 		if (kind == 0 || hops == 2)
-			break;
+			return r;
 		freeReplyObject(r);
-		if (kind == 1) {
-			/* The slot lives elsewhere now: that node is ours from here. */
-			redisContext *c = dial(&rc->t, host, port, why, sizeof(why));
-			if (c == NULL) {
-				pp_redis_fail(rc, why);
-				return PP_REDIS_EIO;
-			}
-			drop(rc);
-			rc->c = c;
-			snprintf(rc->t.host, sizeof(rc->t.host), "%s", host);
-			rc->t.port = port;
-			rc->t.unix_path[0] = '\0';
-			continue;
-		}
-		r = ask(rc, host, port, argc, argv, argvlen, script, why, sizeof(why));
-		if (r == NULL) {
-			pp_redis_fail(rc, why);
-			return PP_REDIS_EIO;
-		}
-		break;
+		if (kind == 2)
+			return ask(rc, host, port, argc, argv, argvlen, script, why, whylen);
+		if (move_to(rc, host, port, why, whylen) != 0)
+			return NULL;
 	}
+}
+
+/* The final reply: handed to the caller, or judged an error. */
+static int
+take_reply(struct pp_redis_conn *rc, redisReply *r, const char *cmd, redisReply **out)
+{
+	char why[160];
+
 	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "TRYAGAIN", 8) == 0) {
 		/* A slot being resharded with this decision's keys split between
 		 * two nodes: a passing state, not a lost Redis. No hold-off. */
@@ -440,7 +465,7 @@ pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
 	if (r->type == REDIS_REPLY_ERROR) {
 		/* ACL NOPERM, OOM, a script error, NOSCRIPT right after a load,
 		 * or redirections going round. */
-		snprintf(why, sizeof(why), "%.40s: %.100s", argv[0], r->str);
+		snprintf(why, sizeof(why), "%.40s: %.100s", cmd, r->str);
 		freeReplyObject(r);
 		pp_redis_fail(rc, why);
 		return PP_REDIS_EREPLY;
@@ -448,4 +473,28 @@ pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
 	succeeded(rc);
 	*out = r;
 	return PP_REDIS_OK;
+}
+
+int
+pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
+                 const size_t *argvlen, const char *script, redisReply **out)
+{
+	char why[320]; /* room for a 255-byte host in the message */
+	redisReply *r;
+
+	*out = NULL;
+	if (rc->c == NULL) {
+		if (rc->lost && pp_clock_mono() < rc->hold_until)
+			return PP_REDIS_EHOLD;
+		if (reconnect(rc, why, sizeof(why)) != 0) {
+			pp_redis_fail(rc, why);
+			return PP_REDIS_EIO;
+		}
+	}
+	r = follow(rc, argc, argv, argvlen, script, why, sizeof(why));
+	if (r == NULL) {
+		pp_redis_fail(rc, why);
+		return PP_REDIS_EIO;
+	}
+	return take_reply(rc, r, argv[0], out);
 }

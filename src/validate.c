@@ -72,53 +72,62 @@ route_of(const char *path)
 	return PP_ROUTE_ERROR;
 }
 
-void
-pp_validate(const struct pp_http_req *req, struct pp_verdict *out)
+/* /healthz, /readyz, /metrics: GET or HEAD, nothing else looked at. */
+static void
+validate_probe(const struct pp_http_req *req, enum pp_route r, struct pp_verdict *out)
 {
 	const char *m = req->method ? req->method : "";
 
-	memset(out, 0, sizeof(*out));
-	enum pp_route r = route_of(req->path);
-	if (r == PP_ROUTE_ERROR) {
-		fail(out, 404, "not_found", "No such resource; the API is POST /ping.");
+	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+		fail(out, 405, "method_not_allowed", "Use GET for this endpoint.");
+		out->allow = "GET, HEAD";
 		return;
 	}
-	if (r != PP_ROUTE_PING) {
-		if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
-			fail(out, 405, "method_not_allowed", "Use GET for this endpoint.");
-			out->allow = "GET, HEAD";
-			return;
-		}
-		out->route = r;
-		out->status = 200;
-		return;
-	}
+	out->route = r;
+	out->status = 200;
+}
+
+/* /ping's method, headers and body length, in SPEC's order; false after
+ * fail() has said what is wrong. */
+static bool
+ping_envelope_ok(const struct pp_http_req *req, struct pp_verdict *out)
+{
+	const char *m = req->method ? req->method : "";
+
 	if (strcmp(m, "POST") != 0) {
 		fail(out, 405, "method_not_allowed", "Use POST for /ping.");
 		out->allow = "POST";
-		return;
+		return false;
 	}
 	if (req->content_type && !pp_validate_content_type(req->content_type)) {
 		fail(out, 415, "unsupported_media_type",
 		     "Send the body with the header Content-Type: application/json.");
-		return;
+		return false;
 	}
 	if (req->body_over || req->body_len > PP_BODY_MAX) {
 		fail(out, 413, "payload_too_large", "The body must be at most 4096 bytes.");
-		return;
+		return false;
 	}
 	if (!req->key || req->key_len == 0) {
 		fail(out, 400, "missing_secret_key", "Send your key in the x-secret-key header.");
-		return;
+		return false;
 	}
 	if (req->key_len > PP_KEY_MAX || !key_ok(req->key, req->key_len)) {
 		fail(out, 400, "invalid_secret_key",
 		     "The x-secret-key header must be at most 256 bytes with no control characters.");
-		return;
+		return false;
 	}
+	return true;
+}
 
-	json_error_t jerr;
+/* /ping's body must be exactly {"request":"ping"} as JSON; false after
+ * fail(). */
+static bool
+ping_body_ok(const struct pp_http_req *req, struct pp_verdict *out)
+{
 	static bool hooked;
+	json_error_t jerr;
+
 	if (!hooked) {
 		json_set_alloc_funcs(json_alloc, free);
 		hooked = true;
@@ -129,12 +138,12 @@ pp_validate(const struct pp_http_req *req, struct pp_verdict *out)
 	                         JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc && (json_oom || json_error_code(&jerr) == json_error_out_of_memory)) {
 		fail(out, 500, "internal_error", "The server ran out of memory; retry shortly.");
-		return;
+		return false;
 	}
 	if (!doc || !json_is_object(doc)) {
 		json_decref(doc);
 		fail(out, 400, "invalid_json", "The body must be a JSON object.");
-		return;
+		return false;
 	}
 	json_t *v = json_object_get(doc, "request");
 	bool ping = json_is_string(v) && json_string_length(v) == 4 &&
@@ -142,8 +151,26 @@ pp_validate(const struct pp_http_req *req, struct pp_verdict *out)
 	json_decref(doc);
 	if (!ping) {
 		fail(out, 400, "wrong_payload", "The body must be {\"request\":\"ping\"}.");
+		return false;
+	}
+	return true;
+}
+
+void
+pp_validate(const struct pp_http_req *req, struct pp_verdict *out)
+{
+	memset(out, 0, sizeof(*out));
+	enum pp_route r = route_of(req->path);
+	if (r == PP_ROUTE_ERROR) {
+		fail(out, 404, "not_found", "No such resource; the API is POST /ping.");
 		return;
 	}
+	if (r != PP_ROUTE_PING) {
+		validate_probe(req, r, out);
+		return;
+	}
+	if (!ping_envelope_ok(req, out) || !ping_body_ok(req, out))
+		return;
 	out->route = PP_ROUTE_PING;
 	out->status = 200;
 }
