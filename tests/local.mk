@@ -168,9 +168,10 @@ tests_unit_test_response_LDADD = $(PP_TEST_LIBS)
 UNIT_TESTS += tests/unit/test_response
 TESTS += tests/unit/test_response
 
-# The shared counters (src/metrics.c), built without the core library.
+# The shared counters (src/metrics.c, src/metrics_store.c), built without the core library.
 check_PROGRAMS += tests/unit/test_metrics
-tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c src/metrics.c src/metrics.h $(PP_TEST_TMPDIR)
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c src/metrics.c src/metrics.h \
+	src/metrics_store.c src/metrics_store.h $(PP_TEST_TMPDIR)
 tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_metrics_LDADD = $(CHECK_LIBS)
 TESTS += tests/unit/test_metrics

@@ -38,6 +38,13 @@ exported=$(echo "$families" | awk '{ print $3; if ($4 == "histogram") { print $3
 # kind (what every build exports, whatever the store).
 PP_METRICS_DUMP=$tmp/metrics.txt "$B/tests/unit/test_metrics" >/dev/null 2>&1 ||
 	fail "tests/unit/test_metrics could not render the exposition"
+# The LMDB map gauges are read at scrape time by handler.c (metrics.sh
+# checks them on a real worker), not kept in the counter files: plausible
+# lines stand in for them here, so the dashboard's map panels are judged too.
+for g in used:3145728 size:16777216; do
+	printf '# TYPE pingpong_store_map_%s_bytes gauge\npingpong_store_map_%s_bytes %s\n' \
+		"${g%%:*}" "${g%%:*}" "${g#*:}" >> "$tmp/metrics.txt"
+done
 always=$(sed -n 's/^# TYPE \(pingpong_[a-z0-9_]*\) .*/\1/p' "$tmp/metrics.txt")
 for f in $always; do grep -qx "$f" <<< "$exported" || fail "the grep of src/ missed $f"; done
 
@@ -83,10 +90,12 @@ echo "ok   $dash: Grafana dashboard JSON, $(jq '[.panels[] | select(.type != "ro
 
 used=$(grep -o 'pingpong_[a-z0-9_]*' "$tmp/exprs" | sort -u)
 for m in $used; do grep -qx "$m" <<< "$exported" || fail "the dashboard queries $m, which pingpong-fcgi does not export"; done
-for f in $always; do
+# Every family any backend exports has a panel: the store's gauges and the
+# Redis call metrics as much as the request counters (the alerts use them).
+for f in $(echo "$families" | awk '{ print $3 }'); do
 	grep -q "^${f}\(_bucket\|_sum\|_count\)\?$" <<< "$used" || fail "the dashboard shows nothing of $f"
 done
-echo "ok   the dashboard names only exported metrics and shows every one: $(echo $always)"
+echo "ok   the dashboard names only exported metrics and shows every one: $(echo "$families" | awk '{ print $3 }' | xargs)"
 
 # Every query parses as PromQL and returns data over the exposition above
 # (wrong label names or values would return nothing): the exposition becomes

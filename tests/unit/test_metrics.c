@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "metrics_store.h"
 #include "tmpdir.h"
 
 static char dir[64];
@@ -231,14 +232,22 @@ dump(const char *path)
 {
 	FILE *f;
 
-	if (pp_metrics_open(dir) != 0)
+	if (pp_metrics_open(dir) != 0 || pp_metrics_store_open(dir) != 0)
 		return 1;
 	pp_metrics_request(200, 0.0004);
 	pp_metrics_request(429, 0.002);
 	pp_metrics_request(302, 1.5);
 	pp_metrics_throttled(PP_LIMIT_GLOBAL);
 	pp_metrics_store_error();
-	if (pp_metrics_render(text, sizeof(text)) == 0)
+	/* The shared store's series too (a Redis worker's), every outcome. */
+	pp_metrics_store_call(PP_METRICS_STORE_UNAVAILABLE, 0.05);
+	pp_metrics_store_call(PP_METRICS_STORE_HELD, 0);
+	pp_metrics_store_call(PP_METRICS_STORE_ERROR, 0.001);
+	pp_metrics_store_call(PP_METRICS_STORE_OK, 0.0003);
+	pp_metrics_rcache_hit();
+	size_t n = pp_metrics_render(text, sizeof(text));
+	pp_metrics_store_close();
+	if (n == 0)
 		return 1;
 	f = fopen(path, "w");
 	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0)
