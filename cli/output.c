@@ -199,6 +199,14 @@ pp_out_pong(struct pp_out *o, long seq, int64_t latency_ms, const struct pp_rate
 	text_end(o);
 }
 
+/* What every event that stops the sending carries: why, and for how long. */
+static void
+json_set_pause(json_t *ev, const char *reason, int64_t ms)
+{
+	json_object_set_new(ev, "reason", json_string(reason));
+	json_object_set_new(ev, "resume_in", json_real(secs(ms)));
+}
+
 void
 pp_out_pause(struct pp_out *o, const char *limit, int64_t pause_ms)
 {
@@ -207,8 +215,7 @@ pp_out_pause(struct pp_out *o, const char *limit, int64_t pause_ms)
 	if (o->json) {
 		json_t *ev = json_event_new(o, "pause");
 		json_object_set_new(ev, "limit", json_string(limit));
-		json_object_set_new(ev, "reason", json_string("quota"));
-		json_object_set_new(ev, "resume_in", json_real(secs(pause_ms)));
+		json_set_pause(ev, "quota", pause_ms);
 		json_event_emit(o, ev);
 		return;
 	}
@@ -228,8 +235,7 @@ pp_out_throttled(struct pp_out *o, const char *limit, enum pp_why why, int64_t p
 		json_t *ev = json_event_new(o, "throttled");
 		json_object_set_new(ev, "status", json_integer(429));
 		json_object_set_new(ev, "limit", limit[0] ? json_string(limit) : json_null());
-		json_object_set_new(ev, "reason", json_string(why_name(why)));
-		json_object_set_new(ev, "resume_in", json_real(secs(pause_ms)));
+		json_set_pause(ev, why_name(why), pause_ms);
 		if (message[0])
 			json_object_set_new(ev, "message", json_string(message));
 		json_event_emit(o, ev);
@@ -280,8 +286,7 @@ pp_out_error(struct pp_out *o, const char *kind, long status, const char *messag
 		json_object_set_new(ev, "error", json_string(kind));
 		json_object_set_new(ev, "status", status ? json_integer(status) : json_null());
 		json_object_set_new(ev, "message", json_string(message));
-		json_object_set_new(ev, "reason", json_string(why_name(why)));
-		json_object_set_new(ev, "resume_in", json_real(secs(retry_ms)));
+		json_set_pause(ev, why_name(why), retry_ms);
 		json_event_emit(o, ev);
 		return;
 	}

@@ -24,16 +24,23 @@ check_rl(const struct pp_ratelimit *rl)
 		abort();
 }
 
+/* A heap copy of exactly len bytes: ASan sees any read past the end. */
+static char *
+exact_copy(const char *v, size_t len)
+{
+	char *copy = malloc(len ? len : 1);
+	if (!copy)
+		abort();
+	memcpy(copy, v, len);
+	return copy;
+}
+
 /* A failed parse leaves rl exactly as it was (RFC 8941: field ignored). */
 static void
 parse_one(struct pp_ratelimit *rl, int policy, const char *v, size_t len)
 {
 	struct pp_ratelimit before = *rl;
-	/* A heap copy of exactly len bytes: ASan sees any read past the end. */
-	char *copy = malloc(len ? len : 1);
-	if (!copy)
-		abort();
-	memcpy(copy, v, len);
+	char *copy = exact_copy(v, len);
 	int rc = policy ? pp_rl_parse_policy(rl, copy, len) : pp_rl_parse_ratelimit(rl, copy, len);
 	free(copy);
 	if (rc != 0 && rc != -1)
@@ -55,10 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Retry-After: delay-seconds or an HTTP-date against a fixed now. */
 	int64_t s = -5;
-	char *copy = malloc(len ? len : 1);
-	if (!copy)
-		abort();
-	memcpy(copy, v, len);
+	char *copy = exact_copy(v, len);
 	int rc = pp_retry_after_parse(copy, len, 1700000000, &s);
 	free(copy);
 	if (rc == 0 && (s < 0 || s > 86400))

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,71 +82,79 @@ struct shm {
 
 static struct shm *shm;
 
-static int
-header_ok(const struct shm *s)
+void *
+pp_metrics_map(const char *dir, const char *name, size_t size, bool (*valid)(const void *),
+               void (*reset)(void *))
 {
+	char path[1100];
+	struct stat st;
+	void *s = MAP_FAILED;
+	int fd, n, saved;
+
+	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return NULL;
+	/* Workers start together: the lock makes exactly one of them write the
+	 * header; the others wait and then see it. A file of another size is
+	 * emptied first, so every counter starts from zero. */
+	if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
+	    (st.st_size != (off_t)size && ftruncate(fd, 0) != 0) || ftruncate(fd, (off_t)size) != 0)
+		goto out;
+	/* Give the file real blocks before mapping it: a store into a page of a
+	 * sparse file when the disk is full is SIGBUS, not an error. */
+	if ((errno = posix_fallocate(fd, 0, (off_t)size)) != 0)
+		goto out;
+	s = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (s != MAP_FAILED && !valid(s)) {
+		/* New, or left by another build's layout: start from zero.
+		 * Prometheus reads a drop in a counter as a reset, which this is. */
+		memset(s, 0, size);
+		reset(s);
+		if (msync(s, size, MS_SYNC) != 0) {
+			saved = errno;
+			munmap(s, size);
+			errno = saved;
+			s = MAP_FAILED;
+		}
+	}
+out:
+	/* Unlock explicitly: the mapping keeps the open file alive, and with it
+	 * the lock, so close() alone would block every later worker. */
+	saved = errno;
+	flock(fd, LOCK_UN);
+	close(fd);
+	errno = saved;
+	return s == MAP_FAILED ? NULL : s;
+}
+
+static bool
+header_valid(const void *p)
+{
+	const struct shm *s = p;
 	return s->magic == METRICS_MAGIC && s->version == METRICS_VERSION &&
 	       s->size == sizeof(struct shm);
+}
+
+static void
+header_write(void *p)
+{
+	struct shm *s = p;
+	s->version = METRICS_VERSION;
+	s->size = (uint32_t)sizeof(struct shm);
+	s->magic = METRICS_MAGIC;
 }
 
 int
 pp_metrics_open(const char *dir)
 {
-	char path[1024];
-	struct stat st;
-	struct shm *s;
-	int fd, n, saved;
-
 	pp_metrics_close();
-	n = snprintf(path, sizeof(path), "%s/%s", dir, METRICS_FILE);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -1;
-	/* Workers start together: the lock makes exactly one of them write the
-	 * header; the others wait and then see it. */
-	if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0)
-		goto fail;
-	if (st.st_size != (off_t)sizeof(struct shm) && ftruncate(fd, 0) != 0)
-		goto fail;
-	if (ftruncate(fd, (off_t)sizeof(struct shm)) != 0)
-		goto fail;
-	/* Give the file real blocks before mapping it: a store into a page of a
-	 * sparse file when the disk is full is SIGBUS, not an error. */
-	if ((errno = posix_fallocate(fd, 0, (off_t)sizeof(struct shm))) != 0)
-		goto fail;
-	s = mmap(NULL, sizeof(struct shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (s == MAP_FAILED)
-		goto fail;
-	if (!header_ok(s)) {
-		/* New, or left by another build's layout: start from zero. Prometheus
-		 * reads a drop in a counter as a reset, which this is. */
-		memset(s, 0, sizeof(*s));
-		s->version = METRICS_VERSION;
-		s->size = (uint32_t)sizeof(struct shm);
-		s->magic = METRICS_MAGIC;
-		if (msync(s, sizeof(*s), MS_SYNC) != 0) {
-			saved = errno;
-			munmap(s, sizeof(*s));
-			errno = saved;
-			goto fail;
-		}
-	}
-	/* Unlock explicitly: the mapping keeps the open file alive, and with it
-	 * the lock, so close() alone would block every later worker. */
-	flock(fd, LOCK_UN);
-	close(fd);
-	shm = s;
-	return 0;
-fail:
-	saved = errno;
-	flock(fd, LOCK_UN);
-	close(fd);
-	errno = saved;
-	return -1;
+	shm = pp_metrics_map(dir, METRICS_FILE, sizeof(struct shm), header_valid, header_write);
+	return shm ? 0 : -1;
 }
 
 void

@@ -3,6 +3,7 @@
 #ifndef PP_METRICS_H
 #define PP_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "limiter.h"
@@ -12,6 +13,14 @@
  * errno set; without it the other calls do nothing and render says so. */
 int pp_metrics_open(const char *dir);
 void pp_metrics_close(void);
+
+/* Maps dir/name (size bytes, created if needed) MAP_SHARED with real
+ * blocks behind it, for counters every worker shares. Under the file's
+ * flock, a mapping valid() refuses is zeroed and given its header by
+ * reset(), so exactly one of the workers starting together writes it.
+ * Returns the mapping (munmap it with size), or NULL with errno set. */
+void *pp_metrics_map(const char *dir, const char *name, size_t size, bool (*valid)(const void *),
+                     void (*reset)(void *));
 
 /* One answered request: its HTTP status and how long it took. */
 void pp_metrics_request(int status, double seconds);

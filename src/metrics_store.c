@@ -4,17 +4,11 @@
 
 #include "metrics.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define STORE_METRICS_FILE  "store-metrics.shm"
 #define STORE_METRICS_MAGIC UINT64_C(0x3173746d72747370) /* "pstrmts1" */
@@ -48,46 +42,31 @@ struct store_shm {
 
 static struct store_shm *sm;
 
+static bool
+header_valid(const void *p)
+{
+	const struct store_shm *s = p;
+	return s->magic == STORE_METRICS_MAGIC && s->size == sizeof(*s);
+}
+
+static void
+header_write(void *p)
+{
+	struct store_shm *s = p;
+	s->size = sizeof(*s);
+	s->magic = STORE_METRICS_MAGIC;
+	atomic_store(&s->up, 1);
+}
+
 int
 pp_metrics_store_open(const char *dir)
 {
-	char path[1100];
-	struct store_shm *s;
-	int fd, e;
-
 	pp_metrics_store_close();
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STORE_METRICS_FILE) >= sizeof(path)) {
-		errno = ENAMETOOLONG;
+	sm = pp_metrics_map(dir, STORE_METRICS_FILE, sizeof(*sm), header_valid, header_write);
+	if (sm == NULL)
 		return -1;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0)
-		return -1;
-	/* One worker writes the header; real blocks first, so a full disk is
-	 * an error here and not a SIGBUS on a later store into the mapping. */
-	if (flock(fd, LOCK_EX) != 0 || ftruncate(fd, (off_t)sizeof(*s)) != 0 ||
-	    (errno = posix_fallocate(fd, 0, (off_t)sizeof(*s))) != 0)
-		goto fail;
-	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (s == MAP_FAILED)
-		goto fail;
-	if (s->magic != STORE_METRICS_MAGIC || s->size != sizeof(*s)) {
-		memset(s, 0, sizeof(*s));
-		s->size = sizeof(*s);
-		s->magic = STORE_METRICS_MAGIC;
-		atomic_store(&s->up, 1);
-	}
-	flock(fd, LOCK_UN);
-	close(fd);
-	sm = s;
 	pp_metrics_add_render(pp_metrics_store_render);
 	return 0;
-fail:
-	e = errno;
-	flock(fd, LOCK_UN);
-	close(fd);
-	errno = e;
-	return -1;
 }
 
 void

@@ -131,19 +131,27 @@ secret_from_file(const struct pp_config *cfg, unsigned char secret[PP_SECRET_LEN
 	return PP_STORE_OK;
 }
 
+/* What opening and attaching share, before the backend's own call:
+ * libsodium, the table, the clock, and the key_secret_file's secret. */
+static int
+prepare(struct pp_store *st, const struct pp_store_ops *ops, const struct pp_config *cfg)
+{
+	if (sodium_init() < 0)
+		return PP_STORE_EIO;
+	st->ops = ops;
+	st->clock = pp_clock_now_ms;
+	if (cfg->key_secret_file[0])
+		return secret_from_file(cfg, st->secret);
+	return PP_STORE_OK;
+}
+
 int
 pp_store_open_backend(struct pp_store *st, const struct pp_store_ops *ops, const struct pp_config *cfg)
 {
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if (sodium_init() < 0)
-		return PP_STORE_EIO;
-	st->ops = ops;
-	st->clock = pp_clock_now_ms;
-	if (cfg->key_secret_file[0] && (rc = secret_from_file(cfg, st->secret)))
-		goto fail;
-	if ((rc = ops->open(&st->be, cfg, st->secret)))
+	if ((rc = prepare(st, ops, cfg)) || (rc = ops->open(&st->be, cfg, st->secret)))
 		goto fail;
 	if (cfg->on_store_error == PP_ON_ERROR_LOCAL && ops != &pp_store_lmdb) {
 		/* The ids stay the primary's: LMDB gets a scratch secret to
@@ -235,13 +243,7 @@ pp_store_attach(struct pp_store *st, const struct pp_config *cfg)
 		return PP_STORE_EIO;
 	if (!ops->attach)
 		return PP_STORE_ENOTSUP;
-	if (sodium_init() < 0)
-		return PP_STORE_EIO;
-	st->ops = ops;
-	st->clock = pp_clock_now_ms;
-	if (cfg->key_secret_file[0] && (rc = secret_from_file(cfg, st->secret)))
-		goto fail;
-	if ((rc = ops->attach(&st->be, cfg, st->secret)))
+	if ((rc = prepare(st, ops, cfg)) || (rc = ops->attach(&st->be, cfg, st->secret)))
 		goto fail;
 	return PP_STORE_OK;
 fail:
