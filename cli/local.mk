@@ -27,39 +27,38 @@ EXTRA_DIST += docs/CLIENT.md
 
 # Tests (tests/cli/): Check unit tests of the pure parts, shell tests of the
 # binary against a real nginx.
-CLI_CHECK_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS)
+CLI_CHECK_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS) -I$(top_srcdir)/tests/unit
 CLI_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
-CLI_CHECK_LDADD = cli/libppcli.a $(CHECK_LIBS) $(JANSSON_LIBS) -lm
-CLI_TEST_RUN = tests/cli/run.c tests/cli/run.h
+CLI_CHECK_LDADD = cli/libppcli.a tests/unit/libpptest.a $(CHECK_LIBS) $(JANSSON_LIBS) -lm
 
 CLI_UNIT_TESTS = tests/cli/test_ratelimit tests/cli/test_body tests/cli/test_schedule \
 	tests/cli/test_history tests/cli/test_plan tests/cli/test_options tests/cli/test_timefmt
 check_PROGRAMS += $(CLI_UNIT_TESTS)
-tests_cli_test_ratelimit_SOURCES = tests/cli/test_ratelimit.c $(CLI_TEST_RUN)
+tests_cli_test_ratelimit_SOURCES = tests/cli/test_ratelimit.c
 tests_cli_test_ratelimit_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
 tests_cli_test_ratelimit_CFLAGS = $(CLI_CHECK_CFLAGS)
 tests_cli_test_ratelimit_LDADD = $(CLI_CHECK_LDADD)
-tests_cli_test_body_SOURCES = tests/cli/test_body.c $(CLI_TEST_RUN)
+tests_cli_test_body_SOURCES = tests/cli/test_body.c
 tests_cli_test_body_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
 tests_cli_test_body_CFLAGS = $(CLI_CHECK_CFLAGS)
 tests_cli_test_body_LDADD = $(CLI_CHECK_LDADD)
-tests_cli_test_schedule_SOURCES = tests/cli/test_schedule.c $(CLI_TEST_RUN)
+tests_cli_test_schedule_SOURCES = tests/cli/test_schedule.c
 tests_cli_test_schedule_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
 tests_cli_test_schedule_CFLAGS = $(CLI_CHECK_CFLAGS)
 tests_cli_test_schedule_LDADD = $(CLI_CHECK_LDADD)
-tests_cli_test_history_SOURCES = tests/cli/test_history.c $(CLI_TEST_RUN)
+tests_cli_test_history_SOURCES = tests/cli/test_history.c
 tests_cli_test_history_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
 tests_cli_test_history_CFLAGS = $(CLI_CHECK_CFLAGS)
 tests_cli_test_history_LDADD = $(CLI_CHECK_LDADD)
-tests_cli_test_plan_SOURCES = tests/cli/test_plan.c $(CLI_TEST_RUN)
+tests_cli_test_plan_SOURCES = tests/cli/test_plan.c
 tests_cli_test_plan_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
 tests_cli_test_plan_CFLAGS = $(CLI_CHECK_CFLAGS)
 tests_cli_test_plan_LDADD = $(CLI_CHECK_LDADD)
-tests_cli_test_options_SOURCES = tests/cli/test_options.c $(CLI_TEST_RUN)
+tests_cli_test_options_SOURCES = tests/cli/test_options.c
 tests_cli_test_options_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
 tests_cli_test_options_CFLAGS = $(CLI_CHECK_CFLAGS)
 tests_cli_test_options_LDADD = $(CLI_CHECK_LDADD)
-tests_cli_test_timefmt_SOURCES = tests/cli/test_timefmt.c $(CLI_TEST_RUN)
+tests_cli_test_timefmt_SOURCES = tests/cli/test_timefmt.c
 tests_cli_test_timefmt_CPPFLAGS = $(CLI_CHECK_CPPFLAGS)
 tests_cli_test_timefmt_CFLAGS = $(CLI_CHECK_CFLAGS)
 tests_cli_test_timefmt_LDADD = $(CLI_CHECK_LDADD)

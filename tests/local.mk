@@ -6,8 +6,12 @@ print-unit-tests:
 .PHONY: print-unit-tests
 
 PP_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
-PP_TEST_LIBS = $(PP_CORE_LIBS) $(CHECK_LIBS)
+PP_TEST_LIBS = tests/unit/libpptest.a $(PP_CORE_LIBS) $(CHECK_LIBS)
 PP_TEST_TMPDIR = tests/unit/tmpdir.c tests/unit/tmpdir.h
+# The Check runner every C test ends in, client tests too (tests/unit/run.h).
+check_LIBRARIES = tests/unit/libpptest.a
+tests_unit_libpptest_a_SOURCES = tests/unit/run.c tests/unit/run.h
+tests_unit_libpptest_a_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_limiter
 tests_unit_test_limiter_SOURCES = tests/unit/test_limiter.c
@@ -34,11 +38,11 @@ TESTS += tests/unit/test_validate tests/unit/test_config tests/unit/test_store
 tests_unit_test_validate_SOURCES = tests/unit/test_validate.c
 tests_unit_test_validate_CPPFLAGS = $(AM_CPPFLAGS) -DPP_CASES_DIR='"$(abs_top_srcdir)/tests/cases"'
 tests_unit_test_validate_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_validate_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+tests_unit_test_validate_LDADD = $(PP_TEST_LIBS)
 
 tests_unit_test_config_SOURCES = tests/unit/test_config.c $(PP_TEST_TMPDIR)
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_config_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+tests_unit_test_config_LDADD = $(PP_TEST_LIBS)
 
 tests_unit_test_store_SOURCES = tests/unit/test_store.c $(PP_TEST_TMPDIR)
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
@@ -123,7 +127,7 @@ EXTRA_DIST += tests/faults/policy-clash.sh
 check_PROGRAMS += tests/unit/test_log_due
 tests_unit_test_log_due_SOURCES = tests/unit/test_log_due.c
 tests_unit_test_log_due_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_log_due_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
+tests_unit_test_log_due_LDADD = $(PP_TEST_LIBS)
 UNIT_TESTS += tests/unit/test_log_due
 TESTS += tests/unit/test_log_due
 TESTS += tests/faults/man-facts.sh
@@ -173,7 +177,7 @@ check_PROGRAMS += tests/unit/test_metrics
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c src/metrics.c src/metrics.h \
 	src/metrics_store.c src/metrics_store.h $(PP_TEST_TMPDIR)
 tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_metrics_LDADD = $(CHECK_LIBS)
+tests_unit_test_metrics_LDADD = tests/unit/libpptest.a $(CHECK_LIBS)
 TESTS += tests/unit/test_metrics
 UNIT_TESTS += tests/unit/test_metrics
 

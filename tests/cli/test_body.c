@@ -115,13 +115,10 @@ END_TEST
 static Suite *
 suite(void)
 {
+	const TTest *tests[] = { bodies, cut_on_a_character_boundary, c1_controls_replaced, NULL };
 	Suite *s = suite_create("cli-body");
-	TCase *tc_body = tcase_create("body");
 
-	tcase_add_test(tc_body, bodies);
-	tcase_add_test(tc_body, cut_on_a_character_boundary);
-	tcase_add_test(tc_body, c1_controls_replaced);
-	suite_add_tcase(s, tc_body);
+	pp_test_case(s, "body", NULL, NULL, tests);
 	return s;
 }
 

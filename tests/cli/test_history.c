@@ -31,11 +31,10 @@ END_TEST
 static Suite *
 suite(void)
 {
+	const TTest *tests[] = { history_bound, NULL };
 	Suite *s = suite_create("cli-history");
-	TCase *tc_history = tcase_create("history");
 
-	tcase_add_test(tc_history, history_bound);
-	suite_add_tcase(s, tc_history);
+	pp_test_case(s, "history", NULL, NULL, tests);
 	return s;
 }
 

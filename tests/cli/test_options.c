@@ -166,14 +166,10 @@ END_TEST
 static Suite *
 suite(void)
 {
+	const TTest *tests[] = { options, unusable_urls, several_urls, too_many_urls, NULL };
 	Suite *s = suite_create("cli-options");
-	TCase *tc_options = tcase_create("options");
 
-	tcase_add_test(tc_options, options);
-	tcase_add_test(tc_options, unusable_urls);
-	tcase_add_test(tc_options, several_urls);
-	tcase_add_test(tc_options, too_many_urls);
-	suite_add_tcase(s, tc_options);
+	pp_test_case(s, "options", NULL, NULL, tests);
 	return s;
 }
 

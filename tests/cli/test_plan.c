@@ -366,25 +366,16 @@ END_TEST
 static Suite *
 suite(void)
 {
+	const TTest *plan[] = { pong_with_quota_left, pong_with_no_quota_pauses,
+		                refusal_honours_hints, hintless_refusals_back_off,
+		                errors_retry_and_fatal_stops, pauses_capped_at_a_day,
+		                refine_within_rounding, NULL };
+	const TTest *runs[] = { run_never_refused_with_hints, run_default_limits,
+		                run_hintless_backs_off, run_slow_server_no_burst, NULL };
 	Suite *s = suite_create("cli-plan");
-	TCase *tc_plan = tcase_create("plan");
-	TCase *tc_runs = tcase_create("runs");
 
-	tcase_add_checked_fixture(tc_plan, plan_setup, NULL);
-	tcase_add_test(tc_plan, pong_with_quota_left);
-	tcase_add_test(tc_plan, pong_with_no_quota_pauses);
-	tcase_add_test(tc_plan, refusal_honours_hints);
-	tcase_add_test(tc_plan, hintless_refusals_back_off);
-	tcase_add_test(tc_plan, errors_retry_and_fatal_stops);
-	tcase_add_test(tc_plan, pauses_capped_at_a_day);
-	tcase_add_test(tc_plan, refine_within_rounding);
-	suite_add_tcase(s, tc_plan);
-	tcase_add_checked_fixture(tc_runs, plan_setup, NULL);
-	tcase_add_test(tc_runs, run_never_refused_with_hints);
-	tcase_add_test(tc_runs, run_default_limits);
-	tcase_add_test(tc_runs, run_hintless_backs_off);
-	tcase_add_test(tc_runs, run_slow_server_no_burst);
-	suite_add_tcase(s, tc_runs);
+	pp_test_case(s, "plan", plan_setup, NULL, plan);
+	pp_test_case(s, "runs", plan_setup, NULL, runs);
 	return s;
 }
 

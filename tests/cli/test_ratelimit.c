@@ -235,23 +235,14 @@ END_TEST
 static Suite *
 suite(void)
 {
+	const TTest *tests[] = { spec_example, params_any_order_and_extra, exhausted_picks_longest,
+		                 odd_but_valid, wrong_types_are_absent, not_nul_terminated,
+		                 too_many_and_too_long, merge_policy_and_limit, retry_after,
+		                 hints_capped_at_a_day, NULL };
 	Suite *s = suite_create("cli-ratelimit");
-	TCase *tc_parse = tcase_create("parse");
+	TCase *tc = pp_test_case(s, "parse", setup, NULL, tests);
 
-	tcase_add_checked_fixture(tc_parse, setup, NULL);
-	tcase_add_test(tc_parse, spec_example);
-	tcase_add_test(tc_parse, params_any_order_and_extra);
-	tcase_add_test(tc_parse, exhausted_picks_longest);
-	tcase_add_test(tc_parse, odd_but_valid);
-	tcase_add_test(tc_parse, wrong_types_are_absent);
-	tcase_add_loop_test(tc_parse, malformed_leaves_state, 0,
-	                    (int)(sizeof(malformed) / sizeof(malformed[0])));
-	tcase_add_test(tc_parse, not_nul_terminated);
-	tcase_add_test(tc_parse, too_many_and_too_long);
-	tcase_add_test(tc_parse, merge_policy_and_limit);
-	tcase_add_test(tc_parse, retry_after);
-	tcase_add_test(tc_parse, hints_capped_at_a_day);
-	suite_add_tcase(s, tc_parse);
+	tcase_add_loop_test(tc, malformed_leaves_state, 0, (int)(sizeof(malformed) / sizeof(malformed[0])));
 	return s;
 }
 

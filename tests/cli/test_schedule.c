@@ -92,18 +92,14 @@ END_TEST
 static Suite *
 suite(void)
 {
+	const TTest *schedule[] = { grid_without_drift, fractional_interval,
+		                    missed_ticks_are_skipped, sleep_never_negative,
+		                    pause_moves_the_grid, NULL };
+	const TTest *backoff[] = { backoff_doubles_to_cap, NULL };
 	Suite *s = suite_create("cli-schedule");
-	TCase *tc_schedule = tcase_create("schedule");
-	TCase *tc_backoff = tcase_create("backoff");
 
-	tcase_add_test(tc_schedule, grid_without_drift);
-	tcase_add_test(tc_schedule, fractional_interval);
-	tcase_add_test(tc_schedule, missed_ticks_are_skipped);
-	tcase_add_test(tc_schedule, sleep_never_negative);
-	tcase_add_test(tc_schedule, pause_moves_the_grid);
-	suite_add_tcase(s, tc_schedule);
-	tcase_add_test(tc_backoff, backoff_doubles_to_cap);
-	suite_add_tcase(s, tc_backoff);
+	pp_test_case(s, "schedule", NULL, NULL, schedule);
+	pp_test_case(s, "backoff", NULL, NULL, backoff);
 	return s;
 }
 

@@ -67,12 +67,11 @@ END_TEST
 static Suite *
 suite(void)
 {
+	const TTest *tests[] = { clock_times, NULL };
 	Suite *s = suite_create("cli-timefmt");
-	TCase *tc = tcase_create("timefmt");
+	TCase *tc = pp_test_case(s, "timefmt", NULL, NULL, tests);
 
 	tcase_add_loop_test(tc, duration, 0, (int)(sizeof(durations) / sizeof(durations[0])));
-	tcase_add_test(tc, clock_times);
-	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "response.h"
+#include "run.h"
 
 /* The header's value, or "" if none was sent. */
 static const char *
@@ -93,14 +94,9 @@ END_TEST
 int
 main(void)
 {
+	const TTest *tests[] = { phase_of_the_second, not_cached, NULL };
 	Suite *s = suite_create("accel_expires");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, phase_of_the_second);
-	tcase_add_test(tc, not_cached);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+
+	pp_test_case(s, "core", NULL, NULL, tests);
+	return pp_test_run(s);
 }

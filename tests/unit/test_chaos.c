@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "handler.h"
 #include "metrics.h"
+#include "run.h"
 #include "store.h"
 #include "tmpdir.h"
 
@@ -180,15 +181,12 @@ END_TEST
 int
 main(void)
 {
+	const TTest *none[] = { NULL };
 	Suite *s = suite_create("chaos");
-	TCase *tc = tcase_create("alloc");
+	TCase *tc = pp_test_case(s, "alloc", NULL, NULL, none);
+
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, every_allocation_fails_once, 0,
 	                    (int)(sizeof(scenarios) / sizeof(scenarios[0])));
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pp_test_run(s);
 }

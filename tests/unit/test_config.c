@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "run.h"
 #include "store.h"
 #include "tmpdir.h"
 
@@ -517,32 +518,15 @@ END_TEST
 int
 main(void)
 {
+	const TTest *tests[] = { test_defaults, test_file, test_file_on_top, test_missing_file,
+		                 test_set_direct, test_env_wins, test_env_bad_value, test_env_empty,
+		                 test_map_must_hold_the_live_windows, test_redis_keys,
+		                 test_key_secret_file, test_store_check, test_redis_password,
+		                 test_print_round_trip, NULL };
 	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int failed;
+	TCase *tc = pp_test_case(s, "config", setup, teardown, tests);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_file);
-	tcase_add_test(tc, test_file_on_top);
-	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_bad_line, 0, (int)(sizeof(bad_lines) / sizeof(bad_lines[0])));
-	tcase_add_test(tc, test_set_direct);
-	tcase_add_test(tc, test_env_wins);
-	tcase_add_test(tc, test_env_bad_value);
-	tcase_add_test(tc, test_env_empty);
-	tcase_add_test(tc, test_map_must_hold_the_live_windows);
 	tcase_add_loop_test(tc, test_redis_url_good, 0, (int)(sizeof(good_urls) / sizeof(good_urls[0])));
-	tcase_add_test(tc, test_redis_keys);
-	tcase_add_test(tc, test_key_secret_file);
-	tcase_add_test(tc, test_store_check);
-	tcase_add_test(tc, test_redis_password);
-	tcase_add_test(tc, test_print_round_trip);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return pp_test_run(s);
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "run.h"
 
 static time_t wall_s = 1700000000, mono_s = 1000;
 
@@ -75,18 +76,10 @@ END_TEST
 int
 main(void)
 {
+	const TTest *tests[] = { test_due_every_interval, test_wall_clock_stepped_back,
+		                 test_wall_clock_stepped_forward, NULL };
 	Suite *s = suite_create("log_due");
-	TCase *tc = tcase_create("due");
-	SRunner *sr;
-	int failed;
 
-	tcase_add_test(tc, test_due_every_interval);
-	tcase_add_test(tc, test_wall_clock_stepped_back);
-	tcase_add_test(tc, test_wall_clock_stepped_forward);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	pp_test_case(s, "due", NULL, NULL, tests);
+	return pp_test_run(s);
 }

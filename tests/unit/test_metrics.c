@@ -12,6 +12,7 @@
 
 #include "metrics.h"
 #include "metrics_store.h"
+#include "run.h"
 #include "tmpdir.h"
 
 static char dir[64];
@@ -258,11 +259,11 @@ dump(const char *path)
 int
 main(void)
 {
-	Suite *s = suite_create("metrics");
-	TCase *tc = tcase_create("shared");
-	SRunner *sr;
+	const TTest *tests[] = { two_processes_exact_totals, open_while_another_has_it_mapped,
+		                 buckets_and_odd_values, survives_reopen_and_resets_foreign_file,
+		                 unopened_and_too_small, NULL };
 	const char *dump_path = getenv("PP_METRICS_DUMP");
-	int failed;
+	Suite *s = suite_create("metrics");
 
 	if (dump_path != NULL && *dump_path != '\0') {
 		/* Outside a test: no ck_assert, so mkdtemp by hand. */
@@ -270,21 +271,10 @@ main(void)
 		snprintf(dir, sizeof(dir), "%s/pp-metrics.XXXXXX", t && *t ? t : "/tmp");
 		if (mkdtemp(dir) == NULL)
 			return EXIT_FAILURE;
-		failed = dump(dump_path);
+		int failed = dump(dump_path);
 		teardown();
 		return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, two_processes_exact_totals);
-	tcase_add_test(tc, open_while_another_has_it_mapped);
-	tcase_add_test(tc, buckets_and_odd_values);
-	tcase_add_test(tc, survives_reopen_and_resets_foreign_file);
-	tcase_add_test(tc, unopened_and_too_small);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	tcase_set_timeout(pp_test_case(s, "shared", setup, teardown, tests), 30);
+	return pp_test_run(s);
 }

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "request.h"
 #include "response.h"
+#include "run.h"
 #include "store.h"
 #include "tmpdir.h"
 
@@ -614,40 +615,19 @@ START_TEST(test_key_reader)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	Suite *s = suite_create("ops");
-	TCase *pure = tcase_create("pure");
-	tcase_add_test(pure, test_limiter_global_off);
-	tcase_add_test(pure, test_headers_global_off);
-	tcase_add_test(pure, test_config_words);
-	tcase_add_test(pure, test_map_auto);
-	tcase_add_test(pure, test_global_off_needs_support);
-	tcase_add_test(pure, test_key_reader);
-	suite_add_tcase(s, pure);
-	TCase *store = tcase_create("store");
-	tcase_add_checked_fixture(store, setup, teardown);
-	tcase_set_timeout(store, 60);
-	tcase_add_test(store, test_store_global_off);
-	tcase_add_test(store, test_map_auto_opens);
-	tcase_add_test(store, test_dry_run);
-	tcase_add_test(store, test_attach_creates_nothing);
-	tcase_add_test(store, test_inspect_reset);
-	tcase_add_test(store, test_stats);
-	tcase_add_test(store, test_ctl_needs_no_reader_slot);
-	tcase_add_test(store, test_ops_not_supported);
-	tcase_add_test(store, test_attach_secret_file);
-	suite_add_tcase(s, store);
-	return s;
-}
-
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	const TTest *pure[] = { test_limiter_global_off, test_headers_global_off, test_config_words,
+		                test_map_auto, test_global_off_needs_support, test_key_reader,
+		                NULL };
+	const TTest *store[] = { test_store_global_off, test_map_auto_opens, test_dry_run,
+		                 test_attach_creates_nothing, test_inspect_reset, test_stats,
+		                 test_ctl_needs_no_reader_slot, test_ops_not_supported,
+		                 test_attach_secret_file, NULL };
+	Suite *s = suite_create("ops");
+
+	pp_test_case(s, "pure", NULL, NULL, pure);
+	tcase_set_timeout(pp_test_case(s, "store", setup, teardown, store), 60);
+	return pp_test_run(s);
 }

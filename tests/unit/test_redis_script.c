@@ -7,6 +7,7 @@
 
 #include "redis_conn.h"
 #include "redis_script.h"
+#include "run.h"
 
 static redisReply ints[PP_REDIS_SCRIPT_FIELDS], *ptrs[PP_REDIS_SCRIPT_FIELDS];
 static redisReply arr;
@@ -147,19 +148,11 @@ END_TEST
 int
 main(void)
 {
+	const TTest *tests[] = { refusal_reads_like_limiter, both_full_refused_by_the_later,
+		                 admission, wrong_shapes_are_refused, key_names_share_one_hash_tag,
+		                 redirection_nodes, production_script_reads_redis_time, NULL };
 	Suite *s = suite_create("redis_script");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, refusal_reads_like_limiter);
-	tcase_add_test(tc, both_full_refused_by_the_later);
-	tcase_add_test(tc, admission);
-	tcase_add_test(tc, wrong_shapes_are_refused);
-	tcase_add_test(tc, key_names_share_one_hash_tag);
-	tcase_add_test(tc, redirection_nodes);
-	tcase_add_test(tc, production_script_reads_redis_time);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+
+	pp_test_case(s, "core", NULL, NULL, tests);
+	return pp_test_run(s);
 }

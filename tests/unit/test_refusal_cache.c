@@ -8,6 +8,7 @@
 
 #include "limiter.h"
 #include "refusal_cache.h"
+#include "run.h"
 #include "tmpdir.h"
 
 #define NSLOTS 64
@@ -51,6 +52,24 @@ decide(struct fix *f, int64_t now_ms, struct pp_decision *d)
 	ck_assert_int_eq(pp_limiter_admit(&f->k, &f->g, &f->p, now_ms, d), 0);
 }
 
+/* Requests at each time of at (0-terminated); d is the last answer. */
+static void
+decide_all(struct fix *f, const int64_t *at, struct pp_decision *d)
+{
+	for (; *at; at++)
+		decide(f, *at, d);
+}
+
+/* With a per-key limit of 1: two requests 1 ms apart, the second refused
+ * by the key's window. */
+static void
+refuse_second(struct fix *f, struct pp_decision *d)
+{
+	decide_all(f, (const int64_t[]){ 10000, 10001, 0 }, d);
+	ck_assert(!d->admit);
+	ck_assert_int_eq(d->refused_by, PP_LIMIT_KEY);
+}
+
 START_TEST(deadline_is_early_and_capped)
 {
 	/* retry 500 ms: 2 ms fixed margin and 1 µs per ms of wait. */
@@ -66,10 +85,7 @@ START_TEST(key_refusal_served_until_just_before_room)
 	struct fix f;
 	struct pp_decision d, c;
 	setup(&f, 3, 2000, 100, 1000, 5000);
-	decide(&f, 10000, &d);
-	decide(&f, 10400, &d);
-	decide(&f, 10900, &d);
-	decide(&f, 11000, &d); /* refused: room at 12000 */
+	decide_all(&f, (const int64_t[]){ 10000, 10400, 10900, 11000, 0 }, &d); /* refused: room at 12000 */
 	ck_assert(!d.admit);
 	ck_assert_int_eq(d.key.retry_ms, 1000);
 	pp_rcache_put(&f.c, f.id, &f.p, &d, T0);
@@ -100,22 +116,17 @@ START_TEST(other_limits_ignore_the_entry)
 {
 	struct fix f;
 	struct pp_decision d, c;
-	struct pp_policy raised;
 	setup(&f, 1, 2000, 100, 1000, 5000);
-	decide(&f, 10000, &d);
-	decide(&f, 10001, &d);
-	ck_assert(!d.admit);
+	refuse_second(&f, &d);
 	pp_rcache_put(&f.c, f.id, &f.p, &d, T0);
 	ck_assert(pp_rcache_get(&f.c, f.id, &f.p, T0 + 10, &c));
-	raised = f.p;
-	raised.per_key.limit = 2; /* a restart with a higher limit: at once */
-	ck_assert(!pp_rcache_get(&f.c, f.id, &raised, T0 + 10, &c));
-	raised = f.p;
-	raised.per_key.window_ms = 1999;
-	ck_assert(!pp_rcache_get(&f.c, f.id, &raised, T0 + 10, &c));
-	raised = f.p;
-	raised.global.limit = 101;
-	ck_assert(!pp_rcache_get(&f.c, f.id, &raised, T0 + 10, &c));
+	/* A restart with other limits: the entry stops counting at once. */
+	struct pp_policy other[3] = { f.p, f.p, f.p };
+	other[0].per_key.limit = 2;
+	other[1].per_key.window_ms = 1999;
+	other[2].global.limit = 101;
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(!pp_rcache_get(&f.c, f.id, &other[i], T0 + 10, &c), "other policy %d", i);
 	teardown(&f);
 }
 END_TEST
@@ -125,8 +136,7 @@ START_TEST(life_is_capped_by_refusal_cache_max)
 	struct fix f;
 	struct pp_decision d, c;
 	setup(&f, 1, 60000, 100, 1000, 200); /* max 200 ms: a reset is seen by then */
-	decide(&f, 10000, &d);
-	decide(&f, 10001, &d);
+	refuse_second(&f, &d);
 	pp_rcache_put(&f.c, f.id, &f.p, &d, T0);
 	ck_assert(pp_rcache_get(&f.c, f.id, &f.p, T0 + 199999, &c));
 	ck_assert_int_eq(c.retry_ms, 59999 - 199); /* the figure stays Redis's */
@@ -140,8 +150,7 @@ START_TEST(entry_from_before_a_reboot_is_ignored)
 	struct fix f;
 	struct pp_decision d, c;
 	setup(&f, 1, 60000, 100, 1000, 1000);
-	decide(&f, 10000, &d);
-	decide(&f, 10001, &d);
+	refuse_second(&f, &d);
 	/* Made at a monotonic time far ahead of this boot's clock. */
 	pp_rcache_put(&f.c, f.id, &f.p, &d, T0 + 3600000000LL);
 	ck_assert(!pp_rcache_get(&f.c, f.id, &f.p, T0, &c));
@@ -154,9 +163,7 @@ START_TEST(global_refusal_serves_every_key)
 	struct fix f;
 	struct pp_decision d, c;
 	setup(&f, 100, 60000, 2, 1000, 5000);
-	decide(&f, 10000, &d);
-	decide(&f, 10100, &d);
-	decide(&f, 10200, &d);
+	decide_all(&f, (const int64_t[]){ 10000, 10100, 10200, 0 }, &d);
 	ck_assert(!d.admit);
 	ck_assert_int_eq(d.refused_by, PP_LIMIT_GLOBAL);
 	pp_rcache_put(&f.c, f.id, &f.p, &d, T0);
@@ -179,8 +186,7 @@ START_TEST(half_written_slot_is_a_miss)
 	struct fix f;
 	struct pp_decision d, c;
 	setup(&f, 1, 60000, 100, 1000, 5000);
-	decide(&f, 10000, &d);
-	decide(&f, 10001, &d);
+	refuse_second(&f, &d);
 	pp_rcache_put(&f.c, f.id, &f.p, &d, T0);
 	for (uint32_t i = 1; i < f.c.n; i++)
 		atomic_fetch_add(&f.c.slots[i].seq, 1); /* a writer killed mid-write */
@@ -242,8 +248,7 @@ START_TEST(two_mappings_share_entries)
 	ck_assert_int_eq(pp_rcache_open(&a, path, 128, 1000000), 0);
 	ck_assert_int_eq(pp_rcache_open(&b, path, 128, 1000000), 0);
 	setup(&f, 1, 60000, 100, 1000, 1000);
-	decide(&f, 10000, &d);
-	decide(&f, 10001, &d);
+	refuse_second(&f, &d);
 	int64_t now = pp_rcache_now_us();
 	pp_rcache_put(&a, f.id, &f.p, &d, now);
 	ck_assert(pp_rcache_get(&b, f.id, &f.p, now + 10, &c));
@@ -258,22 +263,13 @@ END_TEST
 int
 main(void)
 {
+	const TTest *tests[] = { deadline_is_early_and_capped, key_refusal_served_until_just_before_room,
+		                 other_limits_ignore_the_entry, life_is_capped_by_refusal_cache_max,
+		                 entry_from_before_a_reboot_is_ignored, global_refusal_serves_every_key,
+		                 half_written_slot_is_a_miss, never_refuses_what_redis_would_admit,
+		                 two_mappings_share_entries, NULL };
 	Suite *s = suite_create("refusal_cache");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, deadline_is_early_and_capped);
-	tcase_add_test(tc, key_refusal_served_until_just_before_room);
-	tcase_add_test(tc, other_limits_ignore_the_entry);
-	tcase_add_test(tc, life_is_capped_by_refusal_cache_max);
-	tcase_add_test(tc, entry_from_before_a_reboot_is_ignored);
-	tcase_add_test(tc, global_refusal_serves_every_key);
-	tcase_add_test(tc, half_written_slot_is_a_miss);
-	tcase_add_test(tc, never_refuses_what_redis_would_admit);
-	tcase_add_test(tc, two_mappings_share_entries);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+
+	tcase_set_timeout(pp_test_case(s, "core", NULL, NULL, tests), 60);
+	return pp_test_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "response.h"
+#include "run.h"
 
 static const struct pp_policy policy = {
 	.per_key = { .limit = 10, .window_ms = 60000 },
@@ -249,19 +250,12 @@ END_TEST
 int
 main(void)
 {
+	const TTest *tests[] = { test_ceil_seconds, test_throttled_global, test_pong_quota_headers,
+		                 test_error_bodies, test_serialize, test_header_overflow_dropped,
+		                 NULL };
 	Suite *s = suite_create("response");
-	TCase *tc = tcase_create("format");
-	tcase_add_test(tc, test_ceil_seconds);
+	TCase *tc = pp_test_case(s, "format", NULL, NULL, tests);
+
 	tcase_add_loop_test(tc, test_throttled_rounding, 0, (int)(sizeof(rounding) / sizeof(rounding[0])));
-	tcase_add_test(tc, test_throttled_global);
-	tcase_add_test(tc, test_pong_quota_headers);
-	tcase_add_test(tc, test_error_bodies);
-	tcase_add_test(tc, test_serialize);
-	tcase_add_test(tc, test_header_overflow_dropped);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return pp_test_run(s);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "run.h"
 #include "validate.h"
 
 #ifndef PP_CASES_DIR
@@ -279,10 +280,9 @@ int
 main(void)
 {
 	const char *env = getenv("PP_SRCDIR");
+	const TTest *tests[] = { test_content_type, test_announced_over, test_key_embedded_nul,
+		                 NULL };
 	Suite *s = suite_create("validate");
-	TCase *tc = tcase_create("cases");
-	SRunner *sr;
-	int failed;
 
 	if (env && *env)
 		snprintf(cases_dir, sizeof(cases_dir), "%s/tests/cases", env);
@@ -295,17 +295,11 @@ main(void)
 	}
 	printf("# %d cases from %s\n", ncases, cases_dir);
 
+	TCase *tc = pp_test_case(s, "cases", NULL, NULL, tests);
 	tcase_add_loop_test(tc, test_case, 0, ncases);
-	tcase_add_test(tc, test_content_type);
-	tcase_add_test(tc, test_announced_over);
-	tcase_add_test(tc, test_key_embedded_nul);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int rc = pp_test_run(s);
 	for (int i = 0; i < ncases; i++)
 		free(names[i]);
 	free(names);
-	return failed ? 1 : 0;
+	return rc;
 }
