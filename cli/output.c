@@ -3,6 +3,7 @@
 #include "output.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -115,16 +116,23 @@ text_end(struct pp_out *o)
 	flush_out(o);
 }
 
-/* "pausing 42 s, until 14:02:45", "retrying in 2 s, at 14:02:05",
- * "pausing 24 h 0 min, until 2026-12-01 14:02:45" */
-static void
-text_pause(struct pp_out *o, const char *verb, int64_t ms, const char *when)
+/* A line for people that ends in a pause: what happened (fmt), then
+ * "pausing 42 s, until 14:02:45", "retrying in 2 s, at 14:02:05" or
+ * "pausing 24 h 0 min, until 2026-12-01 14:02:45". */
+static void __attribute__((format(printf, 5, 6)))
+text_pause_line(struct pp_out *o, const char *verb, int64_t ms, const char *when, const char *fmt, ...)
 {
 	int64_t now = pp_now_wall_ms();
 	char d[PP_TIMEFMT_MAX], c[PP_TIMEFMT_MAX];
+	va_list ap;
 
+	text_begin(o);
+	va_start(ap, fmt);
+	vfprintf(o->f, fmt, ap);
+	va_end(ap);
 	fprintf(o->f, "%s %s, %s %s", verb, pp_fmt_duration(ms, d, sizeof(d)), when,
 	        pp_fmt_clock(now, now + ms, c, sizeof(c)));
+	text_end(o);
 }
 
 void
@@ -219,10 +227,7 @@ pp_out_pause(struct pp_out *o, const char *limit, int64_t pause_ms)
 		json_event_emit(o, ev);
 		return;
 	}
-	text_begin(o);
-	fprintf(o->f, "%s quota used up: ", limit);
-	text_pause(o, "pausing", pause_ms, "until");
-	text_end(o);
+	text_pause_line(o, "pausing", pause_ms, "until", "%s quota used up: ", limit);
 }
 
 void
@@ -241,16 +246,11 @@ pp_out_throttled(struct pp_out *o, const char *limit, enum pp_why why, int64_t p
 		json_event_emit(o, ev);
 		return;
 	}
-	text_begin(o);
+	const char *verb = why == PP_WHY_BACKOFF ? "no hint from the server, backing off" : "pausing";
 	if (limit[0])
-		fprintf(o->f, "throttled by the %s limit (HTTP 429): ", limit);
+		text_pause_line(o, verb, pause_ms, "until", "throttled by the %s limit (HTTP 429): ", limit);
 	else
-		fprintf(o->f, "throttled (HTTP 429, limit not named): ");
-	if (why == PP_WHY_BACKOFF)
-		text_pause(o, "no hint from the server, backing off", pause_ms, "until");
-	else
-		text_pause(o, "pausing", pause_ms, "until");
-	text_end(o);
+		text_pause_line(o, verb, pause_ms, "until", "throttled (HTTP 429, limit not named): ");
 }
 
 void
@@ -290,10 +290,7 @@ pp_out_error(struct pp_out *o, const char *kind, long status, const char *messag
 		json_event_emit(o, ev);
 		return;
 	}
-	text_begin(o);
-	fprintf(o->f, "error: %s; ", message);
-	text_pause(o, "retrying in", retry_ms, "at");
-	text_end(o);
+	text_pause_line(o, "retrying in", retry_ms, "at", "error: %s; ", message);
 }
 
 void

@@ -70,6 +70,17 @@ refuse_second(struct fix *f, struct pp_decision *d)
 	ck_assert_int_eq(d->refused_by, PP_LIMIT_KEY);
 }
 
+/* The usual start: a per-key limit of 1 per key_window_ms (global 100 per
+ * second), the key's second request refused and cached at made_us. */
+static void
+cache_key_refusal(struct fix *f, int64_t key_window_ms, int64_t max_ms, int64_t made_us,
+                  struct pp_decision *d)
+{
+	setup(f, 1, key_window_ms, 100, 1000, max_ms);
+	refuse_second(f, d);
+	pp_rcache_put(&f->c, f->id, &f->p, d, made_us);
+}
+
 START_TEST(deadline_is_early_and_capped)
 {
 	/* retry 500 ms: 2 ms fixed margin and 1 µs per ms of wait. */
@@ -116,9 +127,7 @@ START_TEST(other_limits_ignore_the_entry)
 {
 	struct fix f;
 	struct pp_decision d, c;
-	setup(&f, 1, 2000, 100, 1000, 5000);
-	refuse_second(&f, &d);
-	pp_rcache_put(&f.c, f.id, &f.p, &d, T0);
+	cache_key_refusal(&f, 2000, 5000, T0, &d);
 	ck_assert(pp_rcache_get(&f.c, f.id, &f.p, T0 + 10, &c));
 	/* A restart with other limits: the entry stops counting at once. */
 	struct pp_policy other[3] = { f.p, f.p, f.p };
@@ -135,9 +144,7 @@ START_TEST(life_is_capped_by_refusal_cache_max)
 {
 	struct fix f;
 	struct pp_decision d, c;
-	setup(&f, 1, 60000, 100, 1000, 200); /* max 200 ms: a reset is seen by then */
-	refuse_second(&f, &d);
-	pp_rcache_put(&f.c, f.id, &f.p, &d, T0);
+	cache_key_refusal(&f, 60000, 200, T0, &d); /* max 200 ms: a reset is seen by then */
 	ck_assert(pp_rcache_get(&f.c, f.id, &f.p, T0 + 199999, &c));
 	ck_assert_int_eq(c.retry_ms, 59999 - 199); /* the figure stays Redis's */
 	ck_assert(!pp_rcache_get(&f.c, f.id, &f.p, T0 + 200000, &c));
@@ -149,10 +156,8 @@ START_TEST(entry_from_before_a_reboot_is_ignored)
 {
 	struct fix f;
 	struct pp_decision d, c;
-	setup(&f, 1, 60000, 100, 1000, 1000);
-	refuse_second(&f, &d);
 	/* Made at a monotonic time far ahead of this boot's clock. */
-	pp_rcache_put(&f.c, f.id, &f.p, &d, T0 + 3600000000LL);
+	cache_key_refusal(&f, 60000, 1000, T0 + 3600000000LL, &d);
 	ck_assert(!pp_rcache_get(&f.c, f.id, &f.p, T0, &c));
 	teardown(&f);
 }
@@ -185,9 +190,7 @@ START_TEST(half_written_slot_is_a_miss)
 {
 	struct fix f;
 	struct pp_decision d, c;
-	setup(&f, 1, 60000, 100, 1000, 5000);
-	refuse_second(&f, &d);
-	pp_rcache_put(&f.c, f.id, &f.p, &d, T0);
+	cache_key_refusal(&f, 60000, 5000, T0, &d);
 	for (uint32_t i = 1; i < f.c.n; i++)
 		atomic_fetch_add(&f.c.slots[i].seq, 1); /* a writer killed mid-write */
 	ck_assert(!pp_rcache_get(&f.c, f.id, &f.p, T0 + 10, &c));
