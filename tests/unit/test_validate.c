@@ -225,6 +225,18 @@ START_TEST(test_content_type)
 }
 END_TEST
 
+/* req is answered with the error status and name, and nothing else. */
+static void
+expect_refused(const struct pp_http_req *req, int status, const char *error)
+{
+	struct pp_verdict v;
+
+	pp_validate(req, &v);
+	ck_assert_int_eq(v.route, PP_ROUTE_ERROR);
+	ck_assert_int_eq(v.status, status);
+	ck_assert_str_eq(v.error, error);
+}
+
 /* body_over with a short body still means 413: the server may have only
  * seen CONTENT_LENGTH. */
 START_TEST(test_announced_over)
@@ -239,12 +251,8 @@ START_TEST(test_announced_over)
 		.body_len = 0,
 		.body_over = true,
 	};
-	struct pp_verdict v;
 
-	pp_validate(&req, &v);
-	ck_assert_int_eq(v.route, PP_ROUTE_ERROR);
-	ck_assert_int_eq(v.status, 413);
-	ck_assert_str_eq(v.error, "payload_too_large");
+	expect_refused(&req, 413, "payload_too_large");
 }
 END_TEST
 
@@ -261,12 +269,8 @@ START_TEST(test_key_embedded_nul)
 		.body = "{\"request\":\"ping\"}",
 		.body_len = 18,
 	};
-	struct pp_verdict v;
 
-	pp_validate(&req, &v);
-	ck_assert_int_eq(v.route, PP_ROUTE_ERROR);
-	ck_assert_int_eq(v.status, 400);
-	ck_assert_str_eq(v.error, "invalid_secret_key");
+	expect_refused(&req, 400, "invalid_secret_key");
 }
 END_TEST
 
