@@ -136,15 +136,24 @@ find_key(const char *name, size_t len)
 	return NULL;
 }
 
+/* The decimal digits v starts with (at least one, no sign or space, as
+ * strtoull alone would take) into n, with end just past them. */
 static int
-parse_uint(const char *v, uint64_t max, uint64_t *out)
+leading_number(const char *v, unsigned long long *n, char **end)
 {
-	char *end;
 	if (!isdigit((unsigned char)*v))
 		return -1;
 	errno = 0;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (errno || *end || n > max)
+	*n = strtoull(v, end, 10);
+	return errno ? -1 : 0;
+}
+
+static int
+parse_uint(const char *v, uint64_t max, uint64_t *out)
+{
+	unsigned long long n;
+	char *end;
+	if (leading_number(v, &n, &end) || *end || n > max)
 		return -1;
 	*out = n;
 	return 0;
@@ -154,12 +163,9 @@ parse_uint(const char *v, uint64_t max, uint64_t *out)
 static int
 parse_duration_ms(const char *v, int64_t *out)
 {
+	unsigned long long n;
 	char *end;
-	if (!isdigit((unsigned char)*v))
-		return -1;
-	errno = 0;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (errno || n > (unsigned long long)WINDOW_MAX_MS)
+	if (leading_number(v, &n, &end) || n > (unsigned long long)WINDOW_MAX_MS)
 		return -1;
 	uint64_t mult;
 	if (*end == '\0' || strcmp(end, "s") == 0)
@@ -182,12 +188,9 @@ parse_duration_ms(const char *v, int64_t *out)
 static int
 parse_size(const char *v, uint64_t *out)
 {
+	unsigned long long n;
 	char *end;
-	if (!isdigit((unsigned char)*v))
-		return -1;
-	errno = 0;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (errno)
+	if (leading_number(v, &n, &end))
 		return -1;
 	int shift;
 	switch (toupper((unsigned char)*end)) {

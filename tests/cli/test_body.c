@@ -112,18 +112,9 @@ START_TEST(c1_controls_replaced)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	const TTest *tests[] = { bodies, cut_on_a_character_boundary, c1_controls_replaced, NULL };
-	Suite *s = suite_create("cli-body");
-
-	pp_test_case(s, "body", NULL, NULL, tests);
-	return s;
-}
-
 int
 main(void)
 {
-	return pp_test_run(suite());
+	const TTest *tests[] = { bodies, cut_on_a_character_boundary, c1_controls_replaced, NULL };
+	return pp_test_main("cli-body", "body", tests);
 }

@@ -28,18 +28,9 @@ START_TEST(history_bound)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	const TTest *tests[] = { history_bound, NULL };
-	Suite *s = suite_create("cli-history");
-
-	pp_test_case(s, "history", NULL, NULL, tests);
-	return s;
-}
-
 int
 main(void)
 {
-	return pp_test_run(suite());
+	const TTest *tests[] = { history_bound, NULL };
+	return pp_test_main("cli-history", "history", tests);
 }

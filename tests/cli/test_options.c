@@ -163,18 +163,9 @@ START_TEST(too_many_urls)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	const TTest *tests[] = { options, unusable_urls, several_urls, too_many_urls, NULL };
-	Suite *s = suite_create("cli-options");
-
-	pp_test_case(s, "options", NULL, NULL, tests);
-	return s;
-}
-
 int
 main(void)
 {
-	return pp_test_run(suite());
+	const TTest *tests[] = { options, unusable_urls, several_urls, too_many_urls, NULL };
+	return pp_test_main("cli-options", "options", tests);
 }

@@ -28,3 +28,12 @@ pp_test_run(Suite *s)
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+int
+pp_test_main(const char *suite, const char *name, const TTest *tests[])
+{
+	Suite *s = suite_create(suite);
+
+	pp_test_case(s, name, NULL, NULL, tests);
+	return pp_test_run(s);
+}

@@ -13,4 +13,8 @@ TCase *pp_test_case(Suite *s, const char *name, SFun setup, SFun teardown, const
 /* Runs s (and frees it). Returns EXIT_SUCCESS or EXIT_FAILURE. */
 int pp_test_run(Suite *s);
 
+/* The whole main() of a file of one plain case: suite name, case name,
+ * tests (NULL-terminated). Returns as pp_test_run. */
+int pp_test_main(const char *suite, const char *name, const TTest *tests[]);
+
 #endif

@@ -83,8 +83,5 @@ int
 main(void)
 {
 	const TTest *tests[] = { phase_of_the_second, not_cached, NULL };
-	Suite *s = suite_create("accel_expires");
-
-	pp_test_case(s, "core", NULL, NULL, tests);
-	return pp_test_run(s);
+	return pp_test_main("accel_expires", "core", tests);
 }

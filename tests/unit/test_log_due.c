@@ -78,8 +78,5 @@ main(void)
 {
 	const TTest *tests[] = { test_due_every_interval, test_wall_clock_stepped_back,
 		                 test_wall_clock_stepped_forward, NULL };
-	Suite *s = suite_create("log_due");
-
-	pp_test_case(s, "due", NULL, NULL, tests);
-	return pp_test_run(s);
+	return pp_test_main("log_due", "due", tests);
 }

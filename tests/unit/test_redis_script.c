@@ -151,8 +151,5 @@ main(void)
 	const TTest *tests[] = { refusal_reads_like_limiter, both_full_refused_by_the_later,
 		                 admission, wrong_shapes_are_refused, key_names_share_one_hash_tag,
 		                 redirection_nodes, production_script_reads_redis_time, NULL };
-	Suite *s = suite_create("redis_script");
-
-	pp_test_case(s, "core", NULL, NULL, tests);
-	return pp_test_run(s);
+	return pp_test_main("redis_script", "core", tests);
 }
