@@ -363,8 +363,8 @@ START_TEST(run_slow_server_no_burst)
 }
 END_TEST
 
-static Suite *
-suite(void)
+int
+main(void)
 {
 	const TTest *plan[] = { pong_with_quota_left, pong_with_no_quota_pauses,
 		                refusal_honours_hints, hintless_refusals_back_off,
@@ -376,11 +376,5 @@ suite(void)
 
 	pp_test_case(s, "plan", plan_setup, NULL, plan);
 	pp_test_case(s, "runs", plan_setup, NULL, runs);
-	return s;
-}
-
-int
-main(void)
-{
-	return pp_test_run(suite());
+	return pp_test_run(s);
 }

@@ -232,8 +232,8 @@ START_TEST(hints_capped_at_a_day)
 }
 END_TEST
 
-static Suite *
-suite(void)
+int
+main(void)
 {
 	const TTest *tests[] = { spec_example, params_any_order_and_extra, exhausted_picks_longest,
 		                 odd_but_valid, wrong_types_are_absent, not_nul_terminated,
@@ -243,11 +243,5 @@ suite(void)
 	TCase *tc = pp_test_case(s, "parse", setup, NULL, tests);
 
 	tcase_add_loop_test(tc, malformed_leaves_state, 0, (int)(sizeof(malformed) / sizeof(malformed[0])));
-	return s;
-}
-
-int
-main(void)
-{
-	return pp_test_run(suite());
+	return pp_test_run(s);
 }

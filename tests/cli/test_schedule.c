@@ -89,8 +89,8 @@ START_TEST(backoff_doubles_to_cap)
 }
 END_TEST
 
-static Suite *
-suite(void)
+int
+main(void)
 {
 	const TTest *schedule[] = { grid_without_drift, fractional_interval,
 		                    missed_ticks_are_skipped, sleep_never_negative,
@@ -100,11 +100,5 @@ suite(void)
 
 	pp_test_case(s, "schedule", NULL, NULL, schedule);
 	pp_test_case(s, "backoff", NULL, NULL, backoff);
-	return s;
-}
-
-int
-main(void)
-{
-	return pp_test_run(suite());
+	return pp_test_run(s);
 }

@@ -64,19 +64,13 @@ START_TEST(clock_times)
 }
 END_TEST
 
-static Suite *
-suite(void)
+int
+main(void)
 {
 	const TTest *tests[] = { clock_times, NULL };
 	Suite *s = suite_create("cli-timefmt");
 	TCase *tc = pp_test_case(s, "timefmt", NULL, NULL, tests);
 
 	tcase_add_loop_test(tc, duration, 0, (int)(sizeof(durations) / sizeof(durations[0])));
-	return s;
-}
-
-int
-main(void)
-{
-	return pp_test_run(suite());
+	return pp_test_run(s);
 }
