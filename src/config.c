@@ -302,19 +302,13 @@ not_one_of(const struct key *k, const char *v, char *err, size_t errlen)
 	return -1;
 }
 
-/* One setter per key type (the setters[] table below): each parses v into a
- * local, checks k's bounds, and only then stores into field, so a rejected
- * value leaves the field as it was. words lists the row's words besides
- * numbers for the error text ("" if none). */
-typedef int setter_fn(struct pp_config *cfg, const struct key *k, char *field, const char *v,
-                      const char *words, char *err, size_t errlen);
-
+/* KEY_PATH and KEY_STRING: the length, the row's names if any, then its
+ * hook, before the field is touched. */
 static int
-set_text(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
-         char *err, size_t errlen)
+set_text(struct pp_config *cfg, const struct key *k, char *field, const char *v, char *err,
+         size_t errlen)
 {
 	size_t n = strlen(v);
-	(void)words;
 	if (n < k->min || n >= k->size) {
 		snprintf(err, errlen, "%s: must be %s of %llu to %zu bytes", k->name,
 		         k->type == KEY_PATH ? "a path" : "a value", (unsigned long long)k->min, k->size - 1);
@@ -333,96 +327,115 @@ set_text(struct pp_config *cfg, const struct key *k, char *field, const char *v,
 	return 0;
 }
 
-static int
-set_size(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
-         char *err, size_t errlen)
-{
-	char lo[32], hi[32];
+/* A parsed value of any fixed-size type; its first bytes are the field's
+ * (every member starts at offset 0). */
+union value {
 	uint64_t u;
-	(void)cfg;
-	if (parse_size(v, &u) || u < k->min || u > k->max) {
-		format_size(k->min, lo, sizeof(lo));
-		format_size(k->max, hi, sizeof(hi));
-		snprintf(err, errlen, "%s: '%s' is not a size from %s to %s (e.g. 64M)%s%s", k->name, v, lo, hi,
-		         words[0] ? " or " : "", words);
-		return -1;
-	}
-	memcpy(field, &u, sizeof(u));
-	return 0;
-}
-
-static int
-set_count(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
-          char *err, size_t errlen)
-{
-	uint64_t u;
-	(void)cfg;
-	if (parse_uint(v, k->max, &u) || u < k->min) {
-		snprintf(err, errlen, "%s: '%s' is not a whole number from %llu to %llu%s%s", k->name, v,
-		         (unsigned long long)k->min, (unsigned long long)k->max, words[0] ? " or " : "", words);
-		return -1;
-	}
-	uint32_t u32 = (uint32_t)u;
-	memcpy(field, &u32, sizeof(u32));
-	return 0;
-}
-
-static int
-set_duration(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
-             char *err, size_t errlen)
-{
-	char lo[32], hi[32];
+	uint32_t u32;
 	int64_t ms;
-	(void)cfg;
-	(void)words;
-	if (parse_duration_ms(v, &ms) || (uint64_t)ms < k->min || (uint64_t)ms > k->max) {
-		format_duration((int64_t)k->min, true, lo, sizeof(lo));
-		format_duration((int64_t)k->max, true, hi, sizeof(hi));
-		snprintf(err, errlen, "%s: '%s' is not a duration from %s to %s (e.g. 60s, 500ms)", k->name, v,
-		         lo, hi);
-		return -1;
-	}
-	memcpy(field, &ms, sizeof(ms));
-	return 0;
-}
-
-static int
-set_bool(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
-         char *err, size_t errlen)
-{
 	bool b;
-	(void)cfg;
-	(void)words;
-	if (parse_bool(v, &b)) {
-		snprintf(err, errlen, "%s: '%s' is not yes or no", k->name, v);
-		return -1;
-	}
-	memcpy(field, &b, sizeof(b));
-	return 0;
+	int e;
+};
+
+/* Each fixed-size type parses v into a value within k's bounds (0), or
+ * fails (-1) and explains why, naming the key; words lists the row's words
+ * besides numbers ("" if none). The value is stored only after a parse
+ * succeeds, so a rejected value leaves the field as it was. */
+struct type_ops {
+	size_t width;
+	int (*parse)(const struct key *k, const char *v, union value *out);
+	void (*explain)(const struct key *k, const char *v, const char *words, char *err, size_t errlen);
+};
+
+static int
+parse_size_key(const struct key *k, const char *v, union value *out)
+{
+	return parse_size(v, &out->u) || out->u < k->min || out->u > k->max ? -1 : 0;
+}
+
+static void
+explain_size(const struct key *k, const char *v, const char *words, char *err, size_t errlen)
+{
+	char lo[32], hi[32];
+	format_size(k->min, lo, sizeof(lo));
+	format_size(k->max, hi, sizeof(hi));
+	snprintf(err, errlen, "%s: '%s' is not a size from %s to %s (e.g. 64M)%s%s", k->name, v, lo, hi,
+	         words[0] ? " or " : "", words);
 }
 
 static int
-set_enum(struct pp_config *cfg, const struct key *k, char *field, const char *v, const char *words,
-         char *err, size_t errlen)
+parse_count_key(const struct key *k, const char *v, union value *out)
 {
-	(void)cfg;
+	uint64_t u;
+	if (parse_uint(v, k->max, &u) || u < k->min)
+		return -1;
+	out->u32 = (uint32_t)u;
+	return 0;
+}
+
+static void
+explain_count(const struct key *k, const char *v, const char *words, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: '%s' is not a whole number from %llu to %llu%s%s", k->name, v,
+	         (unsigned long long)k->min, (unsigned long long)k->max, words[0] ? " or " : "", words);
+}
+
+static int
+parse_duration_key(const struct key *k, const char *v, union value *out)
+{
+	if (parse_duration_ms(v, &out->ms))
+		return -1;
+	return (uint64_t)out->ms < k->min || (uint64_t)out->ms > k->max ? -1 : 0;
+}
+
+static void
+explain_duration(const struct key *k, const char *v, const char *words, char *err, size_t errlen)
+{
+	char lo[32], hi[32];
 	(void)words;
+	format_duration((int64_t)k->min, true, lo, sizeof(lo));
+	format_duration((int64_t)k->max, true, hi, sizeof(hi));
+	snprintf(err, errlen, "%s: '%s' is not a duration from %s to %s (e.g. 60s, 500ms)", k->name, v,
+	         lo, hi);
+}
+
+static int
+parse_bool_key(const struct key *k, const char *v, union value *out)
+{
+	(void)k;
+	return parse_bool(v, &out->b);
+}
+
+static void
+explain_bool(const struct key *k, const char *v, const char *words, char *err, size_t errlen)
+{
+	(void)words;
+	snprintf(err, errlen, "%s: '%s' is not yes or no", k->name, v);
+}
+
+static int
+parse_enum_key(const struct key *k, const char *v, union value *out)
+{
 	const struct enum_name *w = find_word(k->names, v);
 	if (!w)
-		return not_one_of(k, v, err, errlen);
-	int e = w->value;
-	memcpy(field, &e, sizeof(e));
+		return -1;
+	out->e = w->value;
 	return 0;
 }
 
-static setter_fn *const setters[] = {
-	[KEY_PATH] = set_text,
-	[KEY_STRING] = set_text,
-	[KEY_SIZE] = set_size,
-	[KEY_COUNT] = set_count,
-	[KEY_DURATION] = set_duration,
-	[KEY_BOOL] = set_bool,
-	[KEY_ENUM] = set_enum,
+static void
+explain_enum(const struct key *k, const char *v, const char *words, char *err, size_t errlen)
+{
+	(void)words;
+	not_one_of(k, v, err, errlen);
+}
+
+static const struct type_ops type_ops[] = {
+	[KEY_SIZE] = { sizeof(uint64_t), parse_size_key, explain_size },
+	[KEY_COUNT] = { sizeof(uint32_t), parse_count_key, explain_count },
+	[KEY_DURATION] = { sizeof(int64_t), parse_duration_key, explain_duration },
+	[KEY_BOOL] = { sizeof(bool), parse_bool_key, explain_bool },
+	[KEY_ENUM] = { sizeof(int), parse_enum_key, explain_enum },
 };
 
 /* A count or size row's word ("off", "auto") stands for a value of the
@@ -439,12 +452,16 @@ store_word(const struct key *k, char *field, const struct enum_name *w)
 	}
 }
 
-/* Sets k from its text v: a row's word first, then its type's setter. */
+/* Sets k from its text v: text types by set_text; others a row's word
+ * first, then their type's parser. */
 static int
 set_key(struct pp_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
 {
 	char *field = (char *)cfg + k->offset, words[128] = "";
+	union value val;
 
+	if (k->type == KEY_PATH || k->type == KEY_STRING)
+		return set_text(cfg, k, field, v, err, errlen);
 	if ((k->type == KEY_COUNT || k->type == KEY_SIZE) && k->names) {
 		const struct enum_name *w = find_word(k->names, v);
 		if (w) {
@@ -453,11 +470,20 @@ set_key(struct pp_config *cfg, const struct key *k, const char *v, char *err, si
 		}
 		list_names(k->names, words, sizeof(words));
 	}
-	if ((size_t)k->type >= sizeof(setters) / sizeof(setters[0]) || !setters[k->type]) {
+	const struct type_ops *t = NULL;
+	if ((size_t)k->type < sizeof(type_ops) / sizeof(type_ops[0]))
+		t = &type_ops[k->type];
+	if (!t || !t->parse) {
 		snprintf(err, errlen, "%s: no parser for this key", k->name);
 		return -1;
 	}
-	return setters[k->type](cfg, k, field, v, words, err, errlen);
+	if (t->parse(k, v, &val)) {
+		t->explain(k, v, words, err, errlen);
+		return -1;
+	}
+	_Static_assert(sizeof(union value) >= sizeof(uint64_t), "every fixed-size field fits");
+	memcpy(field, &val, t->width);
+	return 0;
 }
 
 void
