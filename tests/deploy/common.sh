@@ -28,7 +28,7 @@ fail() {
 }
 # pp_require CMD... (each tool there, or a skip naming its Debian package) and
 # pp_skip REASON MESSAGE come from the integration harness.
-. "$S/tests/integration/lib.sh"
+. "$S/tests/lib.sh"
 skip() { pp_skip "$@"; } # skip REASON MESSAGE
 
 # A TCP port on 127.0.0.1 nothing listens on (never 8080).

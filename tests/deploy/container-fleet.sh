@@ -20,7 +20,7 @@ image=localhost/pingpong-ci-fleet:$$
 redis_image=localhost/pingpong-ci-cache:redis
 names=(pingpong-fleet-a-$$ pingpong-fleet-b-$$ pingpong-fleet-redis-$$)
 LIMIT=5
-. "$src/tests/integration/lib.sh" # pp_require, pp_skip
+. "$src/tests/lib.sh" # pp_require, pp_skip
 
 [ "${PP_SKIP_CONTAINER:-0}" != 1 ] || pp_skip container "PP_SKIP_CONTAINER=1"
 fail() { echo "FAIL: $*"; exit 1; }

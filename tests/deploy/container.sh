@@ -20,7 +20,7 @@ cache=${PP_CI_CACHE:-/var/cache/pingpong-ci}
 base=docker.io/library/debian:bookworm-slim
 image=localhost/pingpong-ci:$$
 name=pingpong-ci-$$
-. "$src/tests/integration/lib.sh" # pp_require, pp_skip
+. "$src/tests/lib.sh" # pp_require, pp_skip
 
 [ "${PP_SKIP_CONTAINER:-0}" != 1 ] || pp_skip container "PP_SKIP_CONTAINER=1"
 fail() { echo "FAIL: $*"; exit 1; }

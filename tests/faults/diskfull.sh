@@ -5,7 +5,7 @@
 # disk (no reservation, pwrite), a full disk is 503 store_unavailable, one
 # log line naming the disk, workers alive, and service back by itself once
 # space is freed. A worker started on a full disk (metrics.shm new) comes up.
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 pp_require wrk mount umount
 [ "$(id -u)" -eq 0 ] || pp_skip "mounting a tmpfs needs root"

@@ -2,7 +2,7 @@
 # tests/faults/kill9.sh - kill -9 of a random worker every few hundred ms during
 # a 16-connection one-key flood: no window over-admitted, no stalled lock,
 # multiwatch restores the workers, the LMDB environment stays readable.
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 pp_require wrk mdb_stat
 

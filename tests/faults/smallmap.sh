@@ -3,7 +3,7 @@
 # for these limits), 1 s windows, a flood of distinct keys over several
 # windows: only reclaiming dead windows keeps it going. No 5xx, the global
 # limit exact during the flood, the per-key limit exact afterwards.
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 pp_require wrk mdb_stat
 

@@ -5,7 +5,7 @@
 # use of uninitialised memory on the request path fails.
 # pp-test-timeout: 900
 set -uo pipefail
-. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 pp_require valgrind
 logs=$(mktemp -d /tmp/pp-vgserver.XXXXXX) || exit 1
 trap 'rm -rf "$logs"' EXIT

@@ -5,7 +5,7 @@
 # pp-test-timeout: 1200
 set -uo pipefail
 B=${PP_BUILDDIR:-$(pwd)}
-. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 pp_require valgrind
 
 if [ $# -gt 0 ]; then

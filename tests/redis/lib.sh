@@ -1,4 +1,4 @@
-# tests/redis/lib.sh - what the Redis store tests add to tests/integration/lib.sh:
+# tests/redis/lib.sh - what the Redis store tests add to tests/lib.sh:
 # a redis-server of the test's own (temp dir, unix socket + free loopback port,
 # stopped by PID) and several "hosts" (nginx + workers groups) side by side.
 #
@@ -11,8 +11,8 @@
 #   pp_host_stop NAME
 # The test's EXIT trap stops all of them by PID (pp_track).
 
-# shellcheck source=../integration/lib.sh
-. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)/lib.sh"
+# shellcheck source=../lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 
 pp_redis_require() {
 	pp_require redis-server redis-cli

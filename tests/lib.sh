@@ -1,8 +1,11 @@
-# tests/integration/lib.sh - the harness every integration test sources: a temp
-# dir, real nginx + spawn-fcgi/multiwatch workers on a free 127.0.0.1 port, asserts.
+# tests/lib.sh - the one harness every shell test sources (integration, CLI,
+# faults, Redis, deploy) and bench/ too: a temp dir, real nginx in front of
+# spawn-fcgi/multiwatch workers on a free 127.0.0.1 port, stopped by PID, asserts.
 #
 # API (keep stable, other tests use it):
-#   pp_setup                      temp dir in $PP_TMP, EXIT trap stops all by PID
+#   pp_setup                      temp dir in $PP_TMP, EXIT trap stops all by PID;
+#                                 needs the worker binary, nginx, spawn-fcgi...
+#   pp_tmpdir [PREFIX]            only the temp dir and the EXIT trap
 #   pp_require CMD...             skip (77) naming the package if a tool is missing
 #   pp_skip REASON MESSAGE        skip (77), naming why (tests/run-test policy)
 #   pp_free_port                  prints a free 127.0.0.1 TCP port
@@ -10,6 +13,9 @@
 #                                 PP_URL, PP_ACCESS_LOG; waits for /healthz
 #   pp_stop_server                stops nginx and the workers
 #   pp_start_workers / pp_stop_workers / pp_restart_workers
+#   pp_spawn_workers SOCK LOG N PROG [ARGS...]   any FastCGI group (bench)
+#   pp_nginx_conf PORT            $PP_TMP/nginx.conf (parameters below)
+#   pp_start_nginx PORT           nginx on that conf, by PID; waits for PORT
 #   pp_request METHOD PATH [curl args...]   sets PP_STATUS, PP_BODY, PP_HEADERS
 #   pp_ping KEY [BODY]            POST /ping with JSON content type
 #   pp_expect_status N, pp_expect_header NAME ERE, pp_expect_no_header NAME,
@@ -21,12 +27,14 @@
 #   pp_check_windows LIMIT WINDOW_S [URI]   admissions in the access log obey
 #                                 the sliding window exactly
 # Env: PP_BUILDDIR (binary dir), PP_FCGI (the worker binary, default
-# $PP_BUILDDIR/pingpong-fcgi), PP_WORKERS (default 4), PP_NGINX_EXTRA (extra
-# server-level directives, e.g. location blocks), PP_KEEP (keep the temp dir),
-# PP_NGINX (nginx binary, default /usr/sbin/nginx).
+# $PP_BUILDDIR/pingpong-fcgi), PP_WORKERS (default 4), PP_KEEP (keep the temp
+# dir), PP_NGINX (nginx binary, default /usr/sbin/nginx).
+# nginx.conf parameters (shell variables, each optional; see pp_nginx_conf):
+# PP_NGINX_MAIN, PP_NGINX_PROCS, PP_NGINX_LOG, PP_NGINX_HTTP, PP_NGINX_EXTRA
+# (extra server-level directives, e.g. location blocks), PP_NGINX_PASS.
 
 PP_BUILDDIR=${PP_BUILDDIR:-$(pwd)}
-PP_SRCDIR=${PP_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+PP_SRCDIR=${PP_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PP_NGINX=${PP_NGINX:-/usr/sbin/nginx}
 PP_FCGI=${PP_FCGI:-$PP_BUILDDIR/pingpong-fcgi}
 PP_FAILS=0
@@ -118,8 +126,12 @@ pp_children() {
 		awk -v p="$1" '$2 == p { print $1 }'
 }
 
+# The EXIT trap: stops every PID the test started, fails the test on a
+# sanitizer report, shows the server side of a failure (workers.log,
+# error.log and the files in PP_FAIL_LOGS, names relative to $PP_TMP) and
+# removes the temp dir unless PP_KEEP (or PP_KEEP_FAILED on a failure).
 pp_cleanup() {
-	local rc=$? pid
+	local rc=$? pid f
 	trap - EXIT
 	pp_stop_server
 	for pid in "${PP_PIDS[@]}"; do pp_kill_pid "$pid"; done
@@ -136,8 +148,9 @@ pp_cleanup() {
 		else
 			if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 				# Show the server side of a failure before the evidence goes.
-				for f in workers.log error.log; do
-					[ -s "$PP_TMP/$f" ] && { echo "--- $f (tail)" >&2; tail -n 20 "$PP_TMP/$f" >&2; }
+				for f in workers.log error.log ${PP_FAIL_LOGS:-}; do
+					f=$PP_TMP/$f
+					[ -s "$f" ] && { echo "--- ${f#"$PP_TMP"/} (tail)" >&2; tail -n 30 "$f" >&2; }
 				done
 			fi
 			rm -rf "$PP_TMP"
@@ -146,12 +159,19 @@ pp_cleanup() {
 	exit "$rc"
 }
 
-pp_setup() {
-	PP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pp-test.XXXXXX") || pp_die "mktemp failed"
+# pp_tmpdir [PREFIX]: the test's temp dir ($PP_TMP, mode 755: nginx workers
+# and lighttpd may drop privileges) and the EXIT trap that cleans up, for
+# tests that start no workers of their own (the client's, deploy, bench).
+pp_tmpdir() {
+	PP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/${1:-pp-test}.XXXXXX") || pp_die "mktemp failed"
 	chmod 755 "$PP_TMP"
 	export PP_TMP
 	trap pp_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
+}
+
+pp_setup() {
+	pp_tmpdir pp-test
 	[ -x "$PP_FCGI" ] || pp_die "no $PP_FCGI (build first; make check builds the test binaries)"
 	pp_require nginx spawn-fcgi multiwatch curl jq
 }
@@ -168,7 +188,7 @@ pp_free_port() { "$PP_SRCDIR/tests/free-port"; }
 pp_write_config() {
 	local kv
 	{
-		echo "# written by tests/integration/lib.sh"
+		echo "# written by tests/lib.sh"
 		echo "db_path = $PP_TMP/db"
 		for kv in "$@"; do
 			echo "${kv%%=*} = ${kv#*=}"
@@ -176,24 +196,38 @@ pp_write_config() {
 	} >"$PP_TMP/pingpong.conf"
 }
 
-# PP_WORKER_WRAPPER (words, e.g. "/usr/bin/valgrind --log-file=DIR/vg.%p") runs
-# each worker under a tool; multiwatch execs without a PATH search.
+# pp_spawn_workers SOCK LOG N PROG [ARGS...]: N processes of PROG under
+# multiwatch on the unix socket SOCK, as conf/ runs them (spawn-fcgi -n
+# hands the socket over as fd 0); output appended to LOG. PP_SPAWNED is
+# multiwatch's PID, for the caller to stop (pp_track, or as PP_WORKERS_PID).
+# Waits (5 s) for the socket. PP_SOCK_MODE (e.g. 0600) sets its mode. multiwatch is looked up
+# on PATH here because it execs PROG without a PATH search, and a test may
+# put a wrapper first on PATH (faults/kill9.sh).
+pp_spawn_workers() {
+	local sock=$1 log=$2 n=$3 i
+	local -a mode=()
+	shift 3
+	[ -z "${PP_SOCK_MODE:-}" ] || mode=(-M "$PP_SOCK_MODE")
+	rm -f "$sock"
+	spawn-fcgi -s "$sock" "${mode[@]}" -n -- "$(command -v multiwatch)" -f "$n" -- "$@" \
+		</dev/null >>"$log" 2>&1 &
+	PP_SPAWNED=$!
+	for i in $(seq 1 100); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$PP_SPAWNED" 2>/dev/null || break
+		sleep 0.05
+	done
+	pp_die "workers did not create $sock; $log: $(tail -n 5 "$log" 2>/dev/null)"
+}
+
+# The test's own workers on $PP_TMP/fcgi.sock. PP_WORKER_WRAPPER (words,
+# e.g. "/usr/bin/valgrind --log-file=DIR/vg.%p") runs each under a tool.
 pp_start_workers() {
 	local -a wrap
 	read -r -a wrap <<<"${PP_WORKER_WRAPPER:-}"
-	rm -f "$PP_TMP/fcgi.sock"
-	spawn-fcgi -s "$PP_TMP/fcgi.sock" -n -- \
-		"$(command -v multiwatch)" -f "${PP_WORKERS:-4}" -- \
-		"${wrap[@]}" "$PP_FCGI" -c "$PP_TMP/pingpong.conf" \
-		</dev/null >>"$PP_TMP/workers.log" 2>&1 &
-	PP_WORKERS_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		[ -S "$PP_TMP/fcgi.sock" ] && return 0
-		kill -0 "$PP_WORKERS_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	pp_die "workers did not create $PP_TMP/fcgi.sock; workers.log: $(tail -n 5 "$PP_TMP/workers.log" 2>/dev/null)"
+	pp_spawn_workers "$PP_TMP/fcgi.sock" "$PP_TMP/workers.log" "${PP_WORKERS:-4}" \
+		"${wrap[@]}" "$PP_FCGI" -c "$PP_TMP/pingpong.conf"
+	PP_WORKERS_PID=$PP_SPAWNED
 }
 
 # multiwatch forwards TERM to its children and waits; whatever survives the
@@ -218,20 +252,44 @@ pp_restart_workers() {
 
 pp_worker_pids() { [ -n "$PP_WORKERS_PID" ] && pp_children "$PP_WORKERS_PID"; }
 
-pp_write_nginx_conf() {
-	local port=$1 user=
+# pp_nginx_conf PORT: $PP_TMP/nginx.conf, every path inside $PP_TMP,
+# with one server on 127.0.0.1:PORT (none when PORT is empty: the servers
+# are then all in PP_NGINX_HTTP). One writer for every test and bench, so
+# the shell variables below say how a config differs:
+#   PP_NGINX_MAIN   main-context lines (load_module ...)
+#   PP_NGINX_PROCS  worker_processes (1)
+#   PP_NGINX_LOG    log_format of $PP_TMP/access.log, or "off"; the default
+#                   fields "msec status request_time method uri
+#                   upstream_response_time body_bytes" are what
+#                   pp_check_windows and pp_access_lines read
+#   PP_NGINX_HTTP   http-context lines after the common ones (zones,
+#                   includes, whole server blocks)
+#   PP_NGINX_EXTRA  server-context lines of PORT's server (locations)
+#   PP_NGINX_PASS   the unix socket "location /" passes to (default
+#                   $PP_TMP/fcgi.sock); set and empty: no such location (a
+#                   stub server answering from its own locations)
+pp_nginx_conf() {
+	local port=$1 user= pass=${PP_NGINX_PASS-$PP_TMP/fcgi.sock}
+	local log="${PP_NGINX_LOG:-\$msec \$status \$request_time \$request_method \$uri \$upstream_response_time \$body_bytes_sent}"
 	[ "$(id -u)" -eq 0 ] && user="user root;"
+	if [ "$log" = off ]; then
+		log="access_log off;"
+	else
+		log="log_format pp '$log';
+	access_log $PP_TMP/access.log pp;"
+	fi
 	mkdir -p "$PP_TMP/nginx"
-	cat >"$PP_TMP/nginx.conf" <<EOF
-# written by tests/integration/lib.sh
+	{
+		cat <<NGINX
+# written by tests/lib.sh
+${PP_NGINX_MAIN:-}
 $user
-worker_processes 1;
+worker_processes ${PP_NGINX_PROCS:-1};
 pid $PP_TMP/nginx.pid;
 error_log $PP_TMP/error.log warn;
-events { worker_connections 512; }
+events { worker_connections 1024; }
 http {
-	log_format pp '\$msec \$status \$request_time \$request_method \$uri \$upstream_response_time \$body_bytes_sent';
-	access_log $PP_TMP/access.log pp;
+	$log
 	client_body_temp_path $PP_TMP/nginx/client_body;
 	fastcgi_temp_path $PP_TMP/nginx/fastcgi;
 	proxy_temp_path $PP_TMP/nginx/proxy;
@@ -239,18 +297,31 @@ http {
 	scgi_temp_path $PP_TMP/nginx/scgi;
 	keepalive_timeout 60s;
 	keepalive_requests 1000000;
+${PP_NGINX_HTTP:-}
+NGINX
+		if [ -n "$port" ]; then
+			cat <<NGINX
 	server {
 		listen 127.0.0.1:$port;
 		server_name localhost;
 ${PP_NGINX_EXTRA:-}
+NGINX
+			[ -z "$pass" ] || cat <<NGINX
 		location / {
 			include /etc/nginx/fastcgi_params;
-			fastcgi_pass unix:$PP_TMP/fcgi.sock;
+			fastcgi_pass unix:$pass;
 		}
-	}
+NGINX
+			echo "	}"
+		fi
+		echo "}"
+	} >"$PP_TMP/nginx.conf"
 }
-EOF
-}
+
+# The config pp_start_server writes: pp_nginx_conf as the test's variables
+# set it. A harness layer may replace this function (refusal-cache-lib.sh
+# puts the shipped refusal cache in front of /ping).
+pp_write_nginx_conf() { pp_nginx_conf "$@"; }
 
 pp_wait_healthz() {
 	local i code
@@ -262,6 +333,28 @@ pp_wait_healthz() {
 	return 1
 }
 
+# pp_start_nginx PORT: nginx in the foreground on $PP_TMP/nginx.conf (its
+# PID in PP_NGINX_PID, stopped by pp_stop_server or the EXIT trap); waits
+# (10 s, a loaded machine) until PORT accepts. Returns 1 when another process took PORT
+# between the pick and the bind (the caller picks another); any other
+# failure ends the test.
+pp_start_nginx() {
+	local port=$1 i
+	"$PP_NGINX" -p "$PP_TMP" -e "$PP_TMP/error.log" -c "$PP_TMP/nginx.conf" -g 'daemon off;' \
+		</dev/null >>"$PP_TMP/nginx.out" 2>&1 &
+	PP_NGINX_PID=$!
+	for i in $(seq 1 200); do
+		pp_port_in_use "$port" && return 0
+		kill -0 "$PP_NGINX_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$PP_NGINX_PID" 2>/dev/null && pp_die "nginx did not listen on $port within 10 s"
+	wait "$PP_NGINX_PID" 2>/dev/null
+	PP_NGINX_PID=
+	grep -q 'Address already in use' "$PP_TMP/nginx.out" "$PP_TMP/error.log" 2>/dev/null && return 1
+	pp_die "nginx did not start: $(tail -n 5 "$PP_TMP/nginx.out" "$PP_TMP/error.log" 2>/dev/null)"
+}
+
 pp_start_server() {
 	pp_write_config "$@"
 	mkdir -p "$PP_TMP/db"
@@ -271,24 +364,11 @@ pp_start_server() {
 	for try in 1 2 3 4 5; do
 		port=$(pp_free_port) || pp_die "no free port"
 		pp_write_nginx_conf "$port"
-		"$PP_NGINX" -p "$PP_TMP" -c "$PP_TMP/nginx.conf" -g 'daemon off;' \
-			</dev/null >>"$PP_TMP/nginx.out" 2>&1 &
-		PP_NGINX_PID=$!
 		export PP_PORT=$port PP_URL="http://127.0.0.1:$port" PP_ACCESS_LOG="$PP_TMP/access.log"
-		local i
-		for i in $(seq 1 50); do
-			pp_port_in_use "$port" && break
-			kill -0 "$PP_NGINX_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		if kill -0 "$PP_NGINX_PID" 2>/dev/null; then
+		if pp_start_nginx "$port"; then
 			pp_wait_healthz && return 0
 			pp_die "no 200 from $PP_URL/healthz within 10 s; workers.log: $(tail -n 5 "$PP_TMP/workers.log")"
 		fi
-		wait "$PP_NGINX_PID" 2>/dev/null
-		PP_NGINX_PID=
-		grep -q 'Address already in use' "$PP_TMP/nginx.out" "$PP_TMP/error.log" 2>/dev/null ||
-			pp_die "nginx did not start: $(tail -n 5 "$PP_TMP/nginx.out" "$PP_TMP/error.log" 2>/dev/null)"
 	done
 	pp_die "nginx found no free port in 5 tries"
 }
