@@ -148,7 +148,7 @@ pp_cleanup() {
 		else
 			if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 				# Show the server side of a failure before the evidence goes.
-				for f in workers.log error.log ${PP_FAIL_LOGS:-}; do
+				for f in $(cd "$PP_TMP" && echo workers.log error.log ${PP_FAIL_LOGS:-}); do
 					f=$PP_TMP/$f
 					[ -s "$f" ] && { echo "--- ${f#"$PP_TMP"/} (tail)" >&2; tail -n 30 "$f" >&2; }
 				done
