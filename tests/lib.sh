@@ -6,6 +6,9 @@
 #   pp_setup                      temp dir in $PP_TMP, EXIT trap stops all by PID;
 #                                 needs the worker binary, nginx, spawn-fcgi...
 #   pp_tmpdir [PREFIX]            only the temp dir and the EXIT trap
+#   pp_at_exit COMMAND            a clean-up of the test's own, run by that trap
+#   pp_track PID                  a background PID the trap stops
+#   pp_wait_for SECONDS CMD...    polls CMD, bounded
 #   pp_require CMD...             skip (77) naming the package if a tool is missing
 #   pp_skip REASON MESSAGE        skip (77), naming why (tests/run-test policy)
 #   pp_free_port                  prints a free 127.0.0.1 TCP port
@@ -39,6 +42,7 @@ PP_NGINX=${PP_NGINX:-/usr/sbin/nginx}
 PP_FCGI=${PP_FCGI:-$PP_BUILDDIR/pingpong-fcgi}
 PP_FAILS=0
 PP_PIDS=()
+PP_AT_EXIT=()
 PP_WORKERS_PID=
 PP_NGINX_PID=
 
@@ -126,13 +130,19 @@ pp_children() {
 		awk -v p="$1" '$2 == p { print $1 }'
 }
 
-# The EXIT trap: stops every PID the test started, fails the test on a
-# sanitizer report, shows the server side of a failure (workers.log,
-# error.log and the files in PP_FAIL_LOGS, names relative to $PP_TMP) and
-# removes the temp dir unless PP_KEEP (or PP_KEEP_FAILED on a failure).
+# pp_at_exit COMMAND: run COMMAND (a test's own clean-up: containers,
+# mounts) in the EXIT trap, first, before the PIDs are stopped.
+pp_at_exit() { PP_AT_EXIT+=("$1"); }
+
+# The EXIT trap: runs the pp_at_exit commands, stops every PID the test
+# started, fails the test on a sanitizer report, shows the server side of a
+# failure (workers.log, error.log and the files in PP_FAIL_LOGS, names
+# relative to $PP_TMP) and removes the temp dir unless PP_KEEP (or
+# PP_KEEP_FAILED on a failure).
 pp_cleanup() {
-	local rc=$? pid f
+	local rc=$? pid f c
 	trap - EXIT
+	for c in "${PP_AT_EXIT[@]}"; do eval "$c"; done
 	pp_stop_server
 	for pid in "${PP_PIDS[@]}"; do pp_kill_pid "$pid"; done
 	# Under a sanitizer build a worker's report lands in workers.log, and
@@ -174,6 +184,15 @@ pp_setup() {
 	pp_tmpdir pp-test
 	[ -x "$PP_FCGI" ] || pp_die "no $PP_FCGI (build first; make check builds the test binaries)"
 	pp_require nginx spawn-fcgi multiwatch curl jq
+}
+
+# pp_wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds
+# (0) or SECONDS pass (1): every wait on another process is bounded.
+pp_wait_for() {
+	local n=$(($1 * 10)) i
+	shift
+	for i in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
+	return 1
 }
 
 # Remembers a background PID for the EXIT trap.
