@@ -29,6 +29,7 @@
 #   pp_load SECONDS CONNS         wrk load of pings (post.lua), bounded
 #   pp_check_windows LIMIT WINDOW_S [URI]   admissions in the access log obey
 #                                 the sliding window exactly
+#   pp_over_admitted LIMIT WINDOW_MS        windows provably over the limit
 # Env: PP_BUILDDIR (binary dir), PP_FCGI (the worker binary, default
 # $PP_BUILDDIR/pingpong-fcgi), PP_WORKERS (default 4), PP_KEEP (keep the temp
 # dir), PP_NGINX (nginx binary, default /usr/sbin/nginx).
@@ -546,4 +547,28 @@ pp_check_windows() {
 			;;
 		esac
 	done <<<"$out"
+}
+
+# pp_over_admitted LIMIT WINDOW_MS: prints how many runs of LIMIT+1
+# admissions (200s of /ping in the access log) provably fit in less than
+# WINDOW_MS, the first three on stderr. nginx logs $msec when the answer is
+# done, so a decision fell in [msec - request_time, msec]: a window counts
+# only when the admissions do not fit apart even with every decision as far
+# from the others as its interval allows (a test that cannot tell the
+# decision's own time, as pp_check_windows can, under kill -9 or a full map).
+# The admissions, "start end" sorted, stay in $PP_TMP/admits.
+pp_over_admitted() {
+	awk '$5 == "/ping" && $2 == 200 {printf "%.3f %.3f\n", $1 - $3, $1}' "$PP_ACCESS_LOG" |
+		sort -n >"$PP_TMP/admits"
+	awk -v L="$1" -v W="$2" '
+		{s[NR] = $1; e[NR] = $2}
+		END {
+			bad = 0
+			for (i = 1; i + L <= NR; i++) {
+				hi = 0
+				for (j = i; j <= i + L; j++) if (e[j] > hi) hi = e[j]
+				if ((hi - s[i]) * 1000 < W) { bad++; if (bad <= 3) printf "over-admitted from %.3f to %.3f\n", s[i], hi > "/dev/stderr" }
+			}
+			print bad
+		}' "$PP_TMP/admits"
 }

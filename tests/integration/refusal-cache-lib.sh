@@ -56,3 +56,17 @@ ${PP_NGINX_EXTRA:-}"
 pp_cache_count() {
 	awk -v s="$1" -v c="$2" '$5 == "/ping" && $2 == s && $8 == c' "$PP_ACCESS_LOG" | wc -l
 }
+
+# pp_cache_flood KEY: 16 connections on one key for 5 s against a server
+# with per_key_limit=5 per_key_window=2s: the windows stay exact
+# (pp_check_windows), the load hammered (over 100 refusals) and nginx's
+# cache answered most refusals. The HIT count in PP_CACHE_HITS.
+pp_cache_flood() {
+	PP_WRK_KEY=$1 pp_load 5 16
+	pp_check_windows 5 2
+	PP_CACHE_HITS=$(pp_cache_count 429 HIT)
+	pp_log "flood: $PP_CACHE_HITS of ${PP_REFUSED:-0} refusals answered by nginx from its cache"
+	[ "${PP_REFUSED:-0}" -gt 100 ] || pp_fail "only ${PP_REFUSED:-0} refusals: the load did not hammer"
+	[ "$PP_CACHE_HITS" -gt $((${PP_REFUSED:-0} / 2)) ] ||
+		pp_fail "only $PP_CACHE_HITS of ${PP_REFUSED:-0} refusals came from nginx's cache"
+}

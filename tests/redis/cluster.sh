@@ -4,8 +4,7 @@
 # does not own the slot follows MOVED, and during a slot migration it follows
 # ASK (ASKING, and a NOSCRIPT reload on the importing node).
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
+pp_redis_setup
 secret=$(pp_key_secret)
 export PP_WORKERS=1
 

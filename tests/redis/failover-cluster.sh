@@ -7,9 +7,7 @@
 # provably lost (as in failover-sentinel.sh), and the new master saw NOSCRIPT
 # and SCRIPT LOAD.
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
-pp_require wrk
+pp_redis_setup wrk
 secret=$(pp_key_secret)
 export PP_WORKERS=2
 LIMIT=5 WINDOW=5

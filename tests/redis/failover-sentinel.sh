@@ -8,9 +8,7 @@
 # primary saw NOSCRIPT and SCRIPT LOAD (its script cache starts empty).
 # Then: a worker refuses a node Sentinel names that reports itself a replica.
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
-pp_require wrk
+pp_redis_setup wrk
 secret=$(pp_key_secret)
 export PP_WORKERS=2
 LIMIT=5 WINDOW=5

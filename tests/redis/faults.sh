@@ -6,9 +6,7 @@
 # (maxmemory + noeviction: a clear error, nothing admitted). on_store_error =
 # local has its own test (local.sh).
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
-pp_require wrk
+pp_redis_setup wrk
 secret=$(pp_key_secret)
 export PP_WORKERS=2
 PP_REDIS_PORT=$(pp_free_port)

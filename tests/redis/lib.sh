@@ -2,6 +2,7 @@
 # a redis-server of the test's own (temp dir, unix socket + free loopback port,
 # stopped by PID) and several "hosts" (nginx + workers groups) side by side.
 #
+#   pp_redis_setup [CMD...]                 pp_setup, and Redis's tools
 #   pp_redis_start [redis-server args...]  exports PP_REDIS_PORT, PP_REDIS_SOCK,
 #                                           PP_REDIS_PID, PP_REDIS_URL (tcp)
 #   pp_redis_cli ARGS...                    redis-cli on the test's socket
@@ -16,6 +17,13 @@
 
 pp_redis_require() {
 	pp_require redis-server redis-cli
+}
+
+# pp_redis_setup [CMD...]: every Redis test's start: lib.sh's temp dir and
+# tools, redis-server and redis-cli, and the other commands it names.
+pp_redis_setup() {
+	pp_setup
+	pp_require redis-server redis-cli "$@"
 }
 
 pp_redis_cli() {

@@ -5,8 +5,7 @@
 # next connect asks Sentinel again. The windows replicated before the
 # failover still count.
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
+pp_redis_setup
 secret=$(pp_key_secret)
 export PP_WORKERS=1
 pp_redis_start
