@@ -4,39 +4,19 @@
 # nginx limit_req in front of it, pingpong, and pingpong behind the shipped
 # refusal cache (nginx_refusal_cache = yes). wrk on loopback, rounds
 # alternated, medians. Figures, never asserted.
-set -uo pipefail
-
-B=${PP_BUILDDIR:?PP_BUILDDIR must name the build directory}
-S=${PP_SRCDIR:?PP_SRCDIR must name the source directory}
 ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECONDS:-3}
-CONNS=${BENCH_CONNS:-32}
-WORKERS=${BENCH_WORKERS:-2}
-PP_NGINX=${NGINX:-${PP_NGINX:-/usr/sbin/nginx}}
-# The tests' harness and its refusal-cache layer: temp dir, worker groups,
-# the shipped cache snippets, nginx writer and start, stopped by PID on exit.
-. "$S/tests/integration/refusal-cache-lib.sh"
-
-die() { echo "bench: $*" >&2; exit 1; }
-for t in wrk spawn-fcgi multiwatch; do
-	command -v "$t" >/dev/null || die "$t not found (see scripts/packages)"
-done
+# The tests' harness and its refusal-cache layer (the shipped cache snippets).
+. "${PP_SRCDIR:?PP_SRCDIR must name the source directory}/bench/lib.sh" \
+	tests/integration/refusal-cache-lib.sh pp-bench-rc
 [ -f "$PP_NJS_MODULE" ] || die "njs module missing: install libnginx-mod-http-js"
 [ -x "$B/bench/floor" ] || die "$B/bench/floor not built (make bench-refusal-cache builds it)"
 
-pp_tmpdir pp-bench-rc
-tmp=$PP_TMP
-group() { # NAME PROG ARGS...
-	local name=$1; shift
-	pp_spawn_workers "$tmp/$name.sock" "$tmp/$name.log" "$WORKERS" "$@"
-	pp_track "$PP_SPAWNED"
-}
 mkdir -p "$tmp/db"
 # SPEC's defaults; one pingpong group serves both pingpong variants (the
 # header costs nothing where nginx does not cache), each with its own key.
 printf 'db_path = %s\nnginx_refusal_cache = yes\n' "$tmp/db" >"$tmp/pingpong.conf"
-group floor "$B/bench/floor"
-group pp "$B/pingpong-fcgi" -c "$tmp/pingpong.conf"
+start_group floor "$B/bench/floor"
+start_group pp "$B/pingpong-fcgi" -c "$tmp/pingpong.conf"
 pp_cache_snippets "$tmp/cache"
 
 declare -A port

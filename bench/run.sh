@@ -1,45 +1,19 @@
 #!/usr/bin/env bash
 # bench/run.sh - `make bench`: one nginx, every variant side by side behind it,
 # wrk on loopback in alternated rounds; writes medians and ratios to a table.
-set -uo pipefail
-
-B=${PP_BUILDDIR:?PP_BUILDDIR must name the build directory}
-S=${PP_SRCDIR:?PP_SRCDIR must name the source directory}
 ROUNDS=${BENCH_ROUNDS:-4}
-SECS=${BENCH_SECONDS:-3}
-CONNS=${BENCH_CONNS:-32}
 THREADS=${BENCH_THREADS:-1}
-WORKERS=${BENCH_WORKERS:-2}
 NKEYS=${BENCH_KEYS:-1000000}
+# tests/redis/lib.sh: the tests' harness, and the Redis store's redis-server.
+. "${PP_SRCDIR:?PP_SRCDIR must name the source directory}/bench/lib.sh" tests/redis/lib.sh pp-bench
 OUT=${BENCH_OUT:-$B/bench/results.md}
-PP_NGINX=${NGINX:-${PP_NGINX:-/usr/sbin/nginx}}
-# The tests' harness: temp dir, worker groups, nginx writer and start, all
-# stopped by PID on exit; redis/lib.sh adds the Redis store's redis-server.
-. "$S/tests/redis/lib.sh"
-
-die() { echo "bench: $*" >&2; exit 1; }
-for t in wrk spawn-fcgi multiwatch mdb_stat; do
-	command -v "$t" >/dev/null || die "$t not found (see scripts/packages)"
-done
-[ -x "$PP_NGINX" ] || die "nginx not found at $PP_NGINX"
+bench_require mdb_stat
 [ -x "$B/bench/floor" ] || die "$B/bench/floor not built (make bench builds it)"
 
 fcgi=
 for f in "$B/pingpong-fcgi" "$B/src/pingpong-fcgi"; do
 	[ -x "$f" ] && fcgi=$f && break
 done
-
-pp_tmpdir pp-bench
-tmp=$PP_TMP
-
-# start_group NAME PROG [ARGS...]: WORKERS processes on $tmp/NAME.sock,
-# multiwatch's PID in grp_NAME (for the CPU figures).
-start_group() {
-	local name=$1; shift
-	pp_spawn_workers "$tmp/$name.sock" "$tmp/$name.log" "$WORKERS" "$@"
-	pp_track "$PP_SPAWNED"
-	eval "grp_$name=$PP_SPAWNED"
-}
 
 # write_conf NAME DBDIR KEY=VALUE...: a pingpong config file.
 write_conf() {
