@@ -21,6 +21,7 @@
 #   pp_start_nginx PORT           nginx on that conf, by PID; waits for PORT
 #   pp_request METHOD PATH [curl args...]   sets PP_STATUS, PP_BODY, PP_HEADERS
 #   pp_ping KEY [BODY]            POST /ping with JSON content type
+#   pp_ping_until_200 TRIES PAUSE KEY-FORMAT   bounded wait for an admission
 #   pp_expect_status N, pp_expect_header NAME ERE, pp_expect_no_header NAME,
 #   pp_expect_json JQ-FILTER VALUE, pp_expect_json_ok JQ-BOOL-EXPR,
 #   pp_expect_api_framing         application/json + exact Content-Length
@@ -424,6 +425,22 @@ pp_ping() {
 	else
 		pp_request POST /ping -H 'Content-Type: application/json' --data-binary "$body"
 	fi
+}
+
+# pp_ping_until_200 TRIES PAUSE KEY: pings until one is admitted (0) or
+# TRIES pings, PAUSE s apart, were not (1), as a service coming back is
+# waited for. KEY is a printf format given the try's number ("k-%d": a
+# fresh key each try; no %d: the same key).
+pp_ping_until_200() {
+	local tries=$1 pause=$2 fmt=$3 i key
+	for i in $(seq 1 "$tries"); do
+		# shellcheck disable=SC2059
+		key=$(printf "$fmt" "$i")
+		pp_ping "$key"
+		[ "$PP_STATUS" = 200 ] && return 0
+		sleep "$pause"
+	done
+	return 1
 }
 
 # Prints the value of the last answer's header NAME (case-insensitive, first).

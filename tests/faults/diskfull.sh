@@ -120,13 +120,7 @@ pp_check '[ "$other" -le $((3 * PP_WORKERS)) ]' "$other error lines in the log w
 
 # Space returns: service is back without a restart.
 rm -f "$DB/filler" "$DB/filler2"
-ok=
-for i in $(seq 1 20); do
-	pp_ping "after-space-$i"
-	[ "$PP_STATUS" = 200 ] && { ok=1; break; }
-	sleep 0.2
-done
-pp_check '[ -n "$ok" ]' "no 200 after space was freed (last $PP_STATUS)"
+pp_ping_until_200 20 0.2 'after-space-%d' || pp_fail "no 200 after space was freed (last $PP_STATUS)"
 pp_request GET /readyz; pp_expect_status 200
 pids_after=$(pp_worker_pids | sort | tr '\n' ' ')
 pp_check '[ "$pids_before" = "$pids_after" ]' "workers changed from $pids_before to $pids_after"

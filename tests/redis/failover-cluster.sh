@@ -8,7 +8,6 @@
 # and SCRIPT LOAD.
 . "$(dirname "$0")/lib.sh"
 pp_redis_setup wrk
-secret=$(pp_key_secret)
 export PP_WORKERS=2
 LIMIT=5 WINDOW=5
 
@@ -35,13 +34,7 @@ owner_pid=
 for i in "${!ports[@]}"; do [ "${ports[$i]}" = "$owner_port" ] && owner_pid=${pids[$i]}; done
 pp_log "slot $slot on :$owner_port (replica :$replica); hosts pointed at :$seed"
 
-for h in a b; do
-	pp_host_start "$h" store=redis "redis_url=redis://127.0.0.1:$seed/0" "key_secret_file=$secret" \
-		redis_timeout=300ms redis_retry=200ms \
-		per_key_limit=$LIMIT per_key_window=${WINDOW}s global_limit=off
-done
-
-pp_failover_flood "$owner_port"
+pp_failover_flood "$owner_port" "redis_url=redis://127.0.0.1:$seed/0"
 keys=$PP_FLOOD_KEY
 t_kill=$(date +%s.%N)
 kill -9 "$owner_pid"

@@ -37,15 +37,9 @@ ready() { # every sentinel knows the replica and the two other sentinels
 pp_wait_for 10 link_up || pp_die "the replica did not sync"
 pp_wait_for 20 ready || pp_die "the sentinels did not learn the replica and each other"
 
-for h in a b; do
-	pp_host_start "$h" store=redis "redis_sentinels=$sentinels" redis_master=ppmaster \
-		"key_secret_file=$secret" redis_timeout=300ms redis_retry=200ms \
-		per_key_limit=$LIMIT per_key_window=${WINDOW}s global_limit=off
-done
-
-# The flood: 14 s on each host; the primary dies 4 s in.
-# Every pingpong key of this run, so the replica's copy can be read at once.
-pp_failover_flood "$primary"
+# The flood: 14 s on each host; the primary dies 4 s in. Every pingpong key
+# of this run, so the replica's copy can be read at once.
+pp_failover_flood "$primary" "redis_sentinels=$sentinels" redis_master=ppmaster
 keys=$PP_FLOOD_KEY
 t_kill=$(date +%s.%N)
 kill -9 "$PP_REDIS_PID"

@@ -179,17 +179,25 @@ pp_cluster_ok() {
 }
 
 # --- failover under load (failover-sentinel.sh, failover-cluster.sh) --------
-# pp_failover_flood PORT: a one-key flood of 14 s on hosts a and b (started
-# with pp_host_start), 4 s in; the run's only Redis key (global_limit = off),
-# read from the node on PORT, in PP_FLOOD_KEY. The kill comes next.
+# pp_failover_flood PORT STORE-KEY=VALUE...: hosts a and b on the Redis
+# the STORE keys name (redis_url, or redis_sentinels and redis_master),
+# LIMIT per WINDOW s per key, no global limit, short Redis timeouts; a
+# one-key flood of 14 s on both, 4 s in; the run's only Redis key, read from
+# the node on PORT, in PP_FLOOD_KEY. The kill comes next.
 pp_failover_flood() {
-	local keys
+	local keys port=$1 h
+	shift
+	for h in a b; do
+		pp_host_start "$h" store=redis "$@" "key_secret_file=$(pp_key_secret)" \
+			redis_timeout=300ms redis_retry=200ms \
+			per_key_limit="$LIMIT" per_key_window="${WINDOW}s" global_limit=off
+	done
 	pp_host_load a 14 6
 	PP_FLOOD_PIDS=$PP_LAST_LOAD
 	pp_host_load b 14 6
 	PP_FLOOD_PIDS="$PP_FLOOD_PIDS $PP_LAST_LOAD"
 	sleep 4
-	keys=$(redis-cli -p "$1" --scan --pattern '*')
+	keys=$(redis-cli -p "$port" --scan --pattern '*')
 	pp_check '[ "$(echo "$keys" | grep -c .)" = 1 ]' "expected one window key (global_limit = off), got: $keys"
 	PP_FLOOD_KEY=$keys
 }

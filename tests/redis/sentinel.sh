@@ -40,13 +40,8 @@ pp_wait_for 10 is_primary || pp_die "the replica was not promoted"
 
 # The worker follows: within a few tries the third admission lands on the
 # new primary, and the fourth is refused (the window came along).
-ok=
-for i in $(seq 1 30); do
-	pp_ping sentinel-key
-	[ "$PP_STATUS" = 200 ] && { ok=1; break; }
-	sleep 0.2
-done
-pp_check '[ -n "$ok" ]' "no 200 within 6 s of the failover: $(grep redis "$PP_TMP/workers.log" | tail -n 2)"
+pp_ping_until_200 30 0.2 sentinel-key ||
+	pp_fail "no 200 within 6 s of the failover: $(grep redis "$PP_TMP/workers.log" | tail -n 2)"
 pp_expect_header RateLimit '"per-key";r=0;t=[0-9]+, "global";r=[0-9]+;t=[0-9]+'
 pp_ping sentinel-key
 pp_expect_status 429
