@@ -11,14 +11,14 @@ pp_require wrk mount umount
 [ "$(id -u)" -eq 0 ] || pp_skip "mounting a tmpfs needs root"
 
 MOUNTS=()
+# Unmount before lib.sh's EXIT trap removes the temp dir (nginx and the
+# workers first: they hold files on the mounts).
 diskfull_cleanup() {
-	local rc=$? m
+	local m
 	pp_stop_server
 	for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m"; done
-	(exit $rc)
-	pp_cleanup
 }
-trap diskfull_cleanup EXIT
+pp_at_exit diskfull_cleanup
 
 # mount_tmpfs DIR SIZE: a fresh tmpfs on DIR; skips if the system refuses.
 mount_tmpfs() {

@@ -7,8 +7,8 @@
 set -uo pipefail
 . "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 pp_require valgrind
-logs=$(mktemp -d /tmp/pp-vgserver.XXXXXX) || exit 1
-trap 'rm -rf "$logs"' EXIT
+pp_tmpdir pp-vgserver
+logs=$PP_TMP
 export PP_WORKER_WRAPPER="$(command -v valgrind) --error-exitcode=99 --track-origins=yes --log-file=$logs/vg.%p.log"
 export PP_WORKERS=2
 rc=0

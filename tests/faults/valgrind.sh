@@ -23,8 +23,8 @@ fi
 # whole binaries, by hand only.
 skip=" ${PP_VALGRIND_SKIP-} "
 
-tmp=$(mktemp -d /tmp/pp-valgrind.XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+pp_tmpdir pp-valgrind
+tmp=$PP_TMP
 fails=0
 for t in "${tests[@]}"; do
 	case $skip in *" $t "*) echo "SKIP: $t (PP_VALGRIND_SKIP)"; continue ;; esac
