@@ -14,6 +14,7 @@ WORKERS=${BENCH_WORKERS:-2}
 PP_NGINX=${NGINX:-${PP_NGINX:-/usr/sbin/nginx}}
 . "$S/$1"
 
+# A bench that cannot run ends with a message, never a skip.
 die() { echo "bench: $*" >&2; exit 1; }
 
 # bench_require CMD...: a bench is no test, so a missing tool ends it

@@ -48,7 +48,10 @@ PP_AT_EXIT=()
 PP_WORKERS_PID=
 PP_NGINX_PID=
 
+# Progress lines go to stderr with "# ", so they read as comments in the log.
 pp_log() { echo "# $*" >&2; }
+# A failed check is counted, not fatal: the test goes on and reports all of
+# them; pp_done turns the count into the exit status.
 pp_fail() {
 	PP_FAILS=$((PP_FAILS + 1))
 	echo "FAIL: $*" >&2
@@ -66,8 +69,10 @@ pp_skip() {
 	[ -z "${PP_SKIP_FILE:-}" ] || echo "$reason" >>"$PP_SKIP_FILE"
 	exit 77
 }
+# What leaves the test unable to go on (no server, no port): exit at once.
 pp_die() { echo "ERROR: $*" >&2; exit 1; }
 
+# The end of every test: 1 with the count if any check failed, else 0.
 pp_done() {
 	if [ "$PP_FAILS" -gt 0 ]; then
 		echo "$(basename "$0"): $PP_FAILS check(s) failed" >&2
@@ -182,6 +187,8 @@ pp_tmpdir() {
 	trap 'exit 1' INT TERM HUP
 }
 
+# pp_setup: the temp dir and trap, and what pp_start_server needs: the
+# worker binary (built by make check), nginx, spawn-fcgi, multiwatch, curl, jq.
 pp_setup() {
 	pp_tmpdir pp-test
 	[ -x "$PP_FCGI" ] || pp_die "no $PP_FCGI (build first; make check builds the test binaries)"
@@ -200,12 +207,15 @@ pp_wait_for() {
 # Remembers a background PID for the EXIT trap.
 pp_track() { PP_PIDS+=("$1"); }
 
+# True when something accepts on 127.0.0.1:PORT (bash's /dev/tcp, no tool).
 pp_port_in_use() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# One free-port picker for every test and bench: tests/free-port.
 pp_free_port() { "$PP_SRCDIR/tests/free-port"; }
 
+# pp_write_config KEY=VALUE...: $PP_TMP/pingpong.conf, the store in $PP_TMP/db.
 pp_write_config() {
 	local kv
 	{
@@ -265,12 +275,14 @@ pp_stop_workers() {
 	PP_WORKERS_PID=
 }
 
+# New workers on the same config and socket (nginx keeps running).
 pp_restart_workers() {
 	pp_stop_workers
 	pp_start_workers
 	pp_wait_healthz || pp_die "workers did not answer /healthz after restart"
 }
 
+# The workers' PIDs: multiwatch's children, by /proc.
 pp_worker_pids() { [ -n "$PP_WORKERS_PID" ] && pp_children "$PP_WORKERS_PID"; }
 
 # pp_nginx_conf PORT: $PP_TMP/nginx.conf, every path inside $PP_TMP,
@@ -344,6 +356,7 @@ NGINX
 # puts the shipped refusal cache in front of /ping).
 pp_write_nginx_conf() { pp_nginx_conf "$@"; }
 
+# Bounded (10 s) wait for /healthz to answer 200 through nginx.
 pp_wait_healthz() {
 	local i code
 	for i in $(seq 1 100); do
@@ -376,6 +389,8 @@ pp_start_nginx() {
 	pp_die "nginx did not start: $(tail -n 5 "$PP_TMP/nginx.out" "$PP_TMP/error.log" 2>/dev/null)"
 }
 
+# pp_start_server KEY=VALUE...: config, workers, then nginx on a free port;
+# a port taken between the pick and the bind costs a retry, not the test.
 pp_start_server() {
 	pp_write_config "$@"
 	mkdir -p "$PP_TMP/db"
@@ -394,6 +409,7 @@ pp_start_server() {
 	pp_die "nginx found no free port in 5 tries"
 }
 
+# Stops nginx, then the workers, by PID (the EXIT trap calls it too).
 pp_stop_server() {
 	if [ -n "$PP_NGINX_PID" ]; then
 		pp_kill_pid "$PP_NGINX_PID"
@@ -451,6 +467,7 @@ pp_header() {
 			v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v; exit } }' "$PP_HEADERS"
 }
 
+# The last answer's status is N.
 pp_expect_status() {
 	[ "$PP_STATUS" = "$1" ] ||
 		pp_fail "$PP_LAST: status $PP_STATUS, want $1; body: $(head -c 300 "$PP_BODY")"
@@ -462,6 +479,7 @@ pp_expect_header() { # NAME ERE (whole value must match)
 	[[ "$v" =~ ^($2)$ ]] || pp_fail "$PP_LAST: header $1 is '$v', want /^$2\$/"
 }
 
+# The last answer has no header NAME.
 pp_expect_no_header() {
 	grep -qi "^$1:" "$PP_HEADERS" && pp_fail "$PP_LAST: unexpected header $(grep -i "^$1:" "$PP_HEADERS" | tr -d '\r')"
 	return 0

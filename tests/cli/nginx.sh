@@ -23,6 +23,7 @@ PP_NGINX_PASS=
 PP_FAIL_LOGS='*.out access.log'
 PP_KEEP=${PP_KEEP:-${CLI_KEEP:-}}
 
+# The client binary and nginx are needed; no worker is (stubs only).
 cli_setup() {
 	pp_require nginx
 	[ -x "$PINGPONG" ] || pp_die "no $PINGPONG (build first)"
@@ -30,6 +31,8 @@ cli_setup() {
 	mkdir -p "$PP_TMP/www"
 }
 
+# The stub's CONF after a document root of $PP_TMP/www (html502.sh makes
+# its "up" file there); a port already taken ends the test.
 cli_nginx_start() {
 	local PP_NGINX_EXTRA="		root $PP_TMP/www;
 $2"
@@ -37,12 +40,14 @@ $2"
 	pp_start_nginx "$1" || pp_die "nginx did not start on port $1: port taken"
 }
 
+# A stub on a port of its own, for tests that need no fixed one.
 cli_stub() {
 	CLI_PORT=$(pp_free_port) || exit 1
 	CLI_BASE=http://127.0.0.1:$CLI_PORT
 	cli_nginx_start "$CLI_PORT" "$1"
 }
 
+# The client as a person stops it: SIGINT after SECS (its exit 130 is checked).
 cli_run() {
 	local secs=$1 out=$2
 	shift 2

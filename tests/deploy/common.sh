@@ -13,13 +13,15 @@ NGINX=$PP_NGINX
 pp_tmpdir pp-deploy
 tmp=$PP_TMP
 
-# On failure, the workers' own lines first (nginx's may be many).
+# The deploy tests stop at their first failure: pp_fail's line, then the
+# workers' own lines (nginx's may be many; the EXIT trap shows error.log).
 fail() {
-	echo "FAIL: $*"
+	pp_fail "$*"
 	[ -f "$tmp/stderr" ] && { grep 'pingpong-fcgi' "$tmp/stderr" | tail -10; tail -5 "$tmp/stderr"; }
 	exit 1
 }
-skip() { pp_skip "$@"; } # skip REASON MESSAGE
+# skip REASON MESSAGE: the deploy tests' name for pp_skip.
+skip() { pp_skip "$@"; }
 
 # Waits (at most 5 s) until URL answers with the given status.
 wait_status() {

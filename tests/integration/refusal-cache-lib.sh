@@ -12,6 +12,7 @@
 
 PP_NJS_MODULE=${PP_NJS_MODULE:-/usr/lib/nginx/modules/ngx_http_js_module.so}
 
+# The njs module the cache key needs, or a skip naming its package.
 pp_cache_require() {
 	[ -f "$PP_NJS_MODULE" ] ||
 		pp_skip libnginx-mod-http-js "njs module missing: install libnginx-mod-http-js (in scripts/packages)"

@@ -15,6 +15,7 @@
 # shellcheck source=../lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 
+# Redis's tools, or a skip naming the package (redis-server ships both).
 pp_redis_require() {
 	pp_require redis-server redis-cli
 }
@@ -26,10 +27,12 @@ pp_redis_setup() {
 	pp_require redis-server redis-cli "$@"
 }
 
+# redis-cli on the test's own Redis (its unix socket).
 pp_redis_cli() {
 	redis-cli -s "$PP_REDIS_SOCK" "$@"
 }
 
+# The test's Redis on a unix socket and a free port; waits (5 s) for PONG.
 pp_redis_start() {
 	local dir=$PP_TMP/redis i
 	mkdir -p "$dir"
@@ -50,6 +53,7 @@ pp_redis_start() {
 	export PP_REDIS_SOCK PP_REDIS_PORT PP_REDIS_PID PP_REDIS_URL="redis://127.0.0.1:$PP_REDIS_PORT/0"
 }
 
+# Stops the test's Redis by PID (nothing is saved).
 pp_redis_stop() {
 	pp_kill_pid "$PP_REDIS_PID"
 }
@@ -78,6 +82,7 @@ pp_host_start() {
 	PP_NGINX_PID= PP_WORKERS_PID=
 }
 
+# Stops one host's nginx and workers by the PIDs pp_host_start kept.
 pp_host_stop() {
 	local name=$1
 	eval "PP_NGINX_PID=\$PP_HOST_NGINX_$name PP_WORKERS_PID=\$PP_HOST_WORKERS_$name"
@@ -171,6 +176,7 @@ pp_redis_cluster() {
 	pp_wait_for 20 pp_cluster_ok || pp_die "the cluster did not come up"
 }
 
+# True when every node of pp_redis_cluster says cluster_state:ok.
 pp_cluster_ok() {
 	local port
 	for port in "${PP_CLUSTER_PORTS[@]}"; do
