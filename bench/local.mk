@@ -10,7 +10,7 @@ bench_prefill_SOURCES = bench/prefill.c
 bench_prefill_LDADD = $(PP_BENCH_LIBS)
 bench_hitloop_SOURCES = bench/hitloop.c
 bench_hitloop_LDADD = $(PP_BENCH_LIBS)
-EXTRA_DIST += bench/run.sh bench/callgrind.sh bench/wrk.lua bench/README.md
+EXTRA_DIST += bench/run.sh bench/lib.sh bench/callgrind.sh bench/wrk.lua bench/README.md
 
 # Bounded (< 5 min): wrk rounds, a 1M-key prefill, callgrind.
 bench: all

@@ -4,76 +4,29 @@
 # nginx limit_req in front of it, pingpong, and pingpong behind the shipped
 # refusal cache (nginx_refusal_cache = yes). wrk on loopback, rounds
 # alternated, medians. Figures, never asserted.
-set -uo pipefail
-
-B=${PP_BUILDDIR:?PP_BUILDDIR must name the build directory}
-S=${PP_SRCDIR:?PP_SRCDIR must name the source directory}
 ROUNDS=${BENCH_ROUNDS:-3}
-SECS=${BENCH_SECONDS:-3}
-CONNS=${BENCH_CONNS:-32}
-WORKERS=${BENCH_WORKERS:-2}
-NGINX=${NGINX:-/usr/sbin/nginx}
-NJS=/usr/lib/nginx/modules/ngx_http_js_module.so
-
-die() { echo "bench: $*" >&2; exit 1; }
-for t in wrk spawn-fcgi multiwatch; do
-	command -v "$t" >/dev/null || die "$t not found (see scripts/packages)"
-done
-[ -f "$NJS" ] || die "njs module missing: install libnginx-mod-http-js"
+# The tests' harness and its refusal-cache layer (the shipped cache snippets).
+. "${PP_SRCDIR:?PP_SRCDIR must name the source directory}/bench/lib.sh" \
+	tests/integration/refusal-cache-lib.sh pp-bench-rc
+[ -f "$PP_NJS_MODULE" ] || die "njs module missing: install libnginx-mod-http-js"
 [ -x "$B/bench/floor" ] || die "$B/bench/floor not built (make bench-refusal-cache builds it)"
 
-tmp=$(mktemp -d /tmp/pp-bench-rc.XXXXXX) || die "mktemp failed"
-pids=()
-cleanup() {
-	local p
-	[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-group() { # NAME PROG ARGS...
-	local name=$1; shift
-	spawn-fcgi -s "$tmp/$name.sock" -n -- "$(command -v multiwatch)" -f "$WORKERS" -- "$@" \
-		>>"$tmp/$name.log" 2>&1 &
-	pids+=($!)
-}
-mkdir -p "$tmp/db" "$tmp/cache" "$tmp/nginx"
+mkdir -p "$tmp/db"
 # SPEC's defaults; one pingpong group serves both pingpong variants (the
 # header costs nothing where nginx does not cache), each with its own key.
 printf 'db_path = %s\nnginx_refusal_cache = yes\n' "$tmp/db" >"$tmp/pingpong.conf"
-group floor "$B/bench/floor"
-group pp "$B/pingpong-fcgi" -c "$tmp/pingpong.conf"
-(umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' |
-	sed 's/.*/set $pingpong_cache_secret &;\n/' >"$tmp/pingpong-cache-secret.conf")
-sed -e "s|/var/cache/nginx/pingpong|$tmp/cache|" -e "s|/etc/nginx/|$tmp/|" \
-	"$S/conf/nginx/pingpong-refusal-cache.conf" >"$tmp/pingpong-refusal-cache.conf"
-sed -e "s|/etc/nginx/|$tmp/|" "$S/conf/nginx/pingpong-refusal-cache-location.conf" \
-	>"$tmp/pingpong-refusal-cache-location.conf"
-cp "$S/conf/nginx/pingpong-cache-key.js" "$tmp/"
+start_group floor "$B/bench/floor"
+start_group pp "$B/pingpong-fcgi" -c "$tmp/pingpong.conf"
+pp_cache_snippets "$tmp/cache"
 
 declare -A port
-for v in floor limitreq pingpong cached; do port[$v]=$("$S/tests/free-port") || die "no free port"; done
-user=; [ "$(id -u)" -eq 0 ] && user="user root;"
-cat >"$tmp/nginx.conf" <<EOF2
-load_module $NJS;
-$user
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx/body;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
+for v in floor limitreq pingpong cached; do port[$v]=$(pp_free_port) || die "no free port"; done
+PP_NGINX_MAIN=$PP_CACHE_MAIN PP_NGINX_LOG=off PP_NGINX_HTTP="
 	limit_req_zone \$http_x_secret_key zone=perkey:10m rate=10r/m;
 	map \$host \$pp_everyone { default one; }
 	limit_req_zone \$pp_everyone zone=global:1m rate=2r/s;
 	limit_req_status 429;
-	include $tmp/pingpong-refusal-cache.conf;
+$PP_CACHE_HTTP
 	server { listen 127.0.0.1:${port[floor]};
 		location = /ping { include /etc/nginx/fastcgi_params; fastcgi_pass unix:$tmp/floor.sock; } }
 	server { listen 127.0.0.1:${port[limitreq]};
@@ -83,11 +36,8 @@ http {
 		location = /ping { include /etc/nginx/fastcgi_params; fastcgi_pass unix:$tmp/pp.sock; } }
 	server { listen 127.0.0.1:${port[cached]};
 		location = /ping { include /etc/nginx/fastcgi_params; fastcgi_pass unix:$tmp/pp.sock;
-			include $tmp/pingpong-refusal-cache-location.conf; } }
-}
-EOF2
-"$NGINX" -p "$tmp" -c "$tmp/nginx.conf" || die "nginx did not start: $(tail -n 3 "$tmp/error.log")"
-sleep 0.5
+			$PP_CACHE_LOCATION } }" pp_nginx_conf ""
+pp_start_nginx "${port[floor]}" || die "nginx did not start: port ${port[floor]} taken"
 
 # run VARIANT SECONDS: prints "rps p99_ms"
 run() {

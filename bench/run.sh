@@ -1,56 +1,19 @@
 #!/usr/bin/env bash
 # bench/run.sh - `make bench`: one nginx, every variant side by side behind it,
 # wrk on loopback in alternated rounds; writes medians and ratios to a table.
-set -uo pipefail
-
-B=${PP_BUILDDIR:?PP_BUILDDIR must name the build directory}
-S=${PP_SRCDIR:?PP_SRCDIR must name the source directory}
 ROUNDS=${BENCH_ROUNDS:-4}
-SECS=${BENCH_SECONDS:-3}
-CONNS=${BENCH_CONNS:-32}
 THREADS=${BENCH_THREADS:-1}
-WORKERS=${BENCH_WORKERS:-2}
 NKEYS=${BENCH_KEYS:-1000000}
+# tests/redis/lib.sh: the tests' harness, and the Redis store's redis-server.
+. "${PP_SRCDIR:?PP_SRCDIR must name the source directory}/bench/lib.sh" tests/redis/lib.sh pp-bench
 OUT=${BENCH_OUT:-$B/bench/results.md}
-NGINX=${NGINX:-/usr/sbin/nginx}
-
-die() { echo "bench: $*" >&2; exit 1; }
-for t in wrk spawn-fcgi multiwatch mdb_stat; do
-	command -v "$t" >/dev/null || die "$t not found (see scripts/packages)"
-done
-[ -x "$NGINX" ] || die "nginx not found at $NGINX"
+bench_require mdb_stat
 [ -x "$B/bench/floor" ] || die "$B/bench/floor not built (make bench builds it)"
 
 fcgi=
 for f in "$B/pingpong-fcgi" "$B/src/pingpong-fcgi"; do
 	[ -x "$f" ] && fcgi=$f && break
 done
-
-tmp=$(mktemp -d /tmp/pp-bench.XXXXXX) || die "mktemp failed"
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
-	sleep 0.3
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# A free loopback port: nothing answers on it (nginx fails loudly if raced).
-free_port() { "$PP_SRCDIR/tests/free-port"; }
-
-# start_group NAME PROG [ARGS...]: WORKERS processes on $tmp/NAME.sock under
-# multiwatch, as conf/ runs them (spawn-fcgi -n hands the socket as fd 0).
-start_group() {
-	local name=$1; shift
-	spawn-fcgi -s "$tmp/$name.sock" -n -- "$(command -v multiwatch)" -f "$WORKERS" -- "$@" \
-		>>"$tmp/$name.log" 2>&1 &
-	pids+=($!)
-	eval "grp_$name=$!"
-}
 
 # write_conf NAME DBDIR KEY=VALUE...: a pingpong config file.
 write_conf() {
@@ -101,17 +64,13 @@ fi
 # The Redis store (store = redis, refusal cache on), on a redis-server of its
 # own on a unix socket: the same flood and admit variants.
 if [ -n "$fcgi" ] && command -v redis-server >/dev/null; then
-	redis-server --port 0 --unixsocket "$tmp/redis.sock" --save '' --appendonly no \
-		--maxmemory-policy noeviction --dir "$tmp" --logfile "$tmp/redis.log" </dev/null &
-	pids+=($!)
-	redis_pid=$!
-	for i in $(seq 1 50); do [ -S "$tmp/redis.sock" ] && break; sleep 0.1; done
-	(umask 077; head -c 48 /dev/urandom >"$tmp/key-secret")
-	write_conf rflood "$tmp/db-rflood" store=redis "redis_url=unix:$tmp/redis.sock" \
-		"key_secret_file=$tmp/key-secret" per_key_limit=10 per_key_window=60s \
+	pp_redis_start --maxmemory-policy noeviction
+	redis_pid=$PP_REDIS_PID
+	write_conf rflood "$tmp/db-rflood" store=redis "redis_url=unix:$PP_REDIS_SOCK" \
+		"key_secret_file=$(pp_key_secret)" per_key_limit=10 per_key_window=60s \
 		global_limit=2 global_window=1s log_level=error
-	write_conf radmit "$tmp/db-radmit" store=redis "redis_url=unix:$tmp/redis.sock" \
-		"key_secret_file=$tmp/key-secret" per_key_limit=10 per_key_window=1s \
+	write_conf radmit "$tmp/db-radmit" store=redis "redis_url=unix:$PP_REDIS_SOCK" \
+		"key_secret_file=$(pp_key_secret)" per_key_limit=10 per_key_window=1s \
 		global_limit=100000 global_window=1s log_level=error
 	start_group rflood "$fcgi" -c "$tmp/rflood.conf"
 	start_group radmit "$fcgi" -c "$tmp/radmit.conf"
@@ -124,7 +83,7 @@ fi
 
 # --- nginx: one server block per variant ---------------------------------------
 declare -A port mode keys what
-add_variant() { port[$1]=$(free_port) || die "no free port"; mode[$1]=$2; keys[$1]=$3; what[$1]=$4; }
+add_variant() { port[$1]=$(pp_free_port) || die "no free port"; mode[$1]=$2; keys[$1]=$3; what[$1]=$4; }
 add_variant ret      one      1 "nginx return 200 (ceiling)"
 add_variant limitreq one      1 "nginx limit_req, one key (nearly all 429)"
 add_variant floor    one      1 "bare libfcgi responder (floor)"
@@ -151,19 +110,9 @@ upstream_of() {
 	esac
 }
 
-mkdir -p "$tmp/nginx"
-{
+# The servers' part of nginx.conf, for pp_nginx_conf's PP_NGINX_HTTP.
+servers() {
 	cat <<NGX
-worker_processes 2;
-user root;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx/body;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	proxy_temp_path $tmp/nginx/proxy;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
 	client_max_body_size 8k;
 	# nginx's own limiter with SPEC's default limits, for context.
 	map \$host \$pp_everyone { default one; }
@@ -175,7 +124,7 @@ NGX
 		if [ "$v" = shipped ]; then
 			# The shipped site as is, moved to our ports, socket and paths.
 			sed -e "s|listen 8080;|listen 127.0.0.1:${port[shipped]};|" \
-				-e "s|listen 127.0.0.1:8081;|listen 127.0.0.1:$(free_port);|" \
+				-e "s|listen 127.0.0.1:8081;|listen 127.0.0.1:$(pp_free_port);|" \
 				-e '/listen \[::1\?\]:80[0-9]*;/d' \
 				-e "s|unix:/run/pingpong/pingpong.sock|unix:$tmp/flood.sock|" \
 				-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
@@ -200,11 +149,10 @@ NGX
 		fi
 		echo "	}"
 	done
-	echo "}"
-} >"$tmp/nginx.conf"
-
-"$NGINX" -p "$tmp/nginx" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" \
-	-g "daemon on; pid $tmp/nginx.pid;" || die "nginx did not start: $(cat "$tmp/nginx-error.log" 2>/dev/null)"
+}
+PP_NGINX_PROCS=2 PP_NGINX_LOG=off PP_NGINX_HTTP=$(servers) pp_nginx_conf ""
+set -- $variants
+pp_start_nginx "${port[$1]}" || die "nginx did not start: port ${port[$1]} taken"
 
 # Wait until every variant answers (workers are up), bounded.
 for v in $variants; do
@@ -314,7 +262,7 @@ mkdir -p "$(dirname "$OUT")"
 {
 	echo "# pingpong bench results"
 	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $($NGINX -v 2>&1 | sed 's/.*: //'),"
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $($PP_NGINX -v 2>&1 | sed 's/.*: //'),"
 	echo "load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the host skews the medians),"
 	echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds x ${SECS} s per variant alternated, $WORKERS FastCGI workers per group; medians."
 	echo
@@ -359,7 +307,7 @@ mkdir -p "$(dirname "$OUT")"
 			printf '| %s | %s | %s |\n' "${what[$v]}" "$(us "$v")" "$(ratio "$(us "$v")" "$fu")"
 		done
 		echo
-		rs=$(redis-cli -s "$tmp/redis.sock" INFO commandstats 2>/dev/null | tr -d '\r')
+		rs=$(pp_redis_cli INFO commandstats 2>/dev/null | tr -d '\r')
 		echo "Redis (redis-server, INFO commandstats over the whole run): evalsha" \
 			"$(echo "$rs" | sed -n 's/^cmdstat_evalsha:\(calls=[0-9]*,usec=[0-9]*,usec_per_call=[0-9.]*\).*/\1/p');" \
 			"redis-server CPU $(awk -v t="$(redis_cpu)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}') s."

@@ -29,7 +29,7 @@ TESTS += tests/unit/test_chaos
 
 # --- validation cases, unit tests of validate/config/store, integration tests
 # through nginx ----------------------------------------------------------------
-EXTRA_DIST += tests/integration/lib.sh tests/integration/post.lua tests/cases
+EXTRA_DIST += tests/lib.sh tests/integration/post.lua tests/cases
 
 check_PROGRAMS += tests/unit/test_validate tests/unit/test_config tests/unit/test_store
 UNIT_TESTS += tests/unit/test_validate tests/unit/test_config tests/unit/test_store
@@ -48,7 +48,7 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c $(PP_TEST_TMPDIR)
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS)
 tests_unit_test_store_LDADD = $(PP_CORE_LIBS) $(CHECK_LIBS)
 
-# Integration tests: real nginx + spawn-fcgi/multiwatch workers (lib.sh).
+# Integration tests: real nginx + spawn-fcgi/multiwatch workers (tests/lib.sh).
 TESTS += tests/integration/cases.sh tests/integration/api.sh tests/integration/noquota.sh \
 	tests/integration/concurrency.sh tests/integration/global.sh tests/integration/restart.sh \
 	tests/integration/nocleartext.sh tests/integration/probes.sh tests/integration/flood.sh
@@ -182,7 +182,7 @@ TESTS += tests/unit/test_metrics
 UNIT_TESTS += tests/unit/test_metrics
 
 # --- fault and abuse tests (tests/faults/) -------------------------------------
-# Through real nginx + workers (tests/integration/lib.sh); each bounded < 30 s.
+# Through real nginx + workers (tests/lib.sh); each bounded < 30 s.
 TESTS += tests/faults/kill9.sh
 EXTRA_DIST += tests/faults/kill9.sh
 TESTS += tests/faults/smallmap.sh

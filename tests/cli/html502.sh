@@ -16,30 +16,30 @@ cli_stub '
 url="$CLI_BASE/ping"
 
 # 1. Human output: attempts at 0 and 1 s, then Ctrl-C.
-timeout --preserve-status -s INT 2.5 "$PINGPONG" --url "$url" >"$CLI_TMP/human.out" 2>&1
+timeout --preserve-status -s INT 2.5 "$PINGPONG" --url "$url" >"$PP_TMP/human.out" 2>&1
 rc=$?
-cli_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"
-n=$(grep -c 'error: HTTP 502 with a body that is not JSON (text/html.*; retrying in' "$CLI_TMP/human.out")
-cli_check '[ "$n" -eq 2 ]' "want 2 lines naming the HTML 502, got $n"
+pp_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"
+n=$(grep -c 'error: HTTP 502 with a body that is not JSON (text/html.*; retrying in' "$PP_TMP/human.out")
+pp_check '[ "$n" -eq 2 ]' "want 2 lines naming the HTML 502, got $n"
 
 # 2. --json --count 2: the page is fixed once the client has reported two
 #    502s (at 0 and 1 s); the attempts at 3 and 4 s get pongs.
-: >"$CLI_TMP/access.log"
-timeout 20 "$PINGPONG" --url "$url" --count 2 --json >"$CLI_TMP/json.out" 2>"$CLI_TMP/json.err" &
+: >"$PP_TMP/access.log"
+timeout 20 "$PINGPONG" --url "$url" --count 2 --json >"$PP_TMP/json.out" 2>"$PP_TMP/json.err" &
 client=$!
 for i in $(seq 1 100); do
-	[ "$(cli_events error "$CLI_TMP/json.out")" -ge 2 ] && break
+	[ "$(cli_events error "$PP_TMP/json.out")" -ge 2 ] && break
 	sleep 0.1
 done
-touch "$CLI_TMP/www/up"
+touch "$PP_TMP/www/up"
 wait "$client"
 rc=$?
-out=$CLI_TMP/json.out
-cli_check '[ "$rc" -eq 0 ]' "want exit 0 after 2 pongs, got $rc"
-cli_check '[ "$(grep -c "\"error\":\"not_json\",\"status\":502" "$out")" -eq 2 ]' "want 2 not_json 502 errors"
-cli_check '[ "$(cli_events pong "$out")" -eq 2 ]' "want 2 pongs once the API is back"
+out=$PP_TMP/json.out
+pp_check '[ "$rc" -eq 0 ]' "want exit 0 after 2 pongs, got $rc"
+pp_check '[ "$(grep -c "\"error\":\"not_json\",\"status\":502" "$out")" -eq 2 ]' "want 2 not_json 502 errors"
+pp_check '[ "$(cli_events pong "$out")" -eq 2 ]' "want 2 pongs once the API is back"
 gaps=$(cli_gaps | tr '\n' ' ')
-cli_check 'echo "$gaps" | awk "{ exit !(\$1 >= 0.95 && \$1 <= 1.9 && \$2 >= 1.95 && \$2 <= 2.9) }"' \
+pp_check 'echo "$gaps" | awk "{ exit !(\$1 >= 0.95 && \$1 <= 1.9 && \$2 >= 1.95 && \$2 <= 2.9) }"' \
 	"after the 502s the client should back off 1 s then 2 s; gaps: $gaps"
-cli_check '[ ! -s "$CLI_TMP/json.err" ]' "nothing on stderr: $(cat "$CLI_TMP/json.err")"
-cli_done
+pp_check '[ ! -s "$PP_TMP/json.err" ]' "nothing on stderr: $(cat "$PP_TMP/json.err")"
+pp_done

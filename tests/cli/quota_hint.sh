@@ -21,31 +21,31 @@ cli_stub '
 # 1. r=0, t=2 after every pong: pings 2 s apart, not 1 s; 3 pongs in ~4 s.
 start=$(date +%s.%N)
 timeout 15 "$PINGPONG" --url "$CLI_BASE/ping" --count 3 --json \
-	>"$CLI_TMP/quota.out" 2>"$CLI_TMP/quota.err"
+	>"$PP_TMP/quota.out" 2>"$PP_TMP/quota.err"
 rc=$?
 end=$(date +%s.%N)
-out=$CLI_TMP/quota.out
-cli_check '[ "$rc" -eq 0 ]' "want exit 0 after 3 pongs, got $rc"
-cli_check '[ "$(cli_events pong "$out")" -eq 3 ]' "want 3 pongs"
-cli_check '[ "$(cli_events pause "$out")" -eq 2 ]' "want 2 pause events (the last pong ends the run)"
-cli_check 'grep "\"event\":\"pause\"" "$out" | grep -q "\"limit\":\"per-key\",\"reason\":\"quota\",\"resume_in\":2"' \
+out=$PP_TMP/quota.out
+pp_check '[ "$rc" -eq 0 ]' "want exit 0 after 3 pongs, got $rc"
+pp_check '[ "$(cli_events pong "$out")" -eq 3 ]' "want 3 pongs"
+pp_check '[ "$(cli_events pause "$out")" -eq 2 ]' "want 2 pause events (the last pong ends the run)"
+pp_check 'grep "\"event\":\"pause\"" "$out" | grep -q "\"limit\":\"per-key\",\"reason\":\"quota\",\"resume_in\":2"' \
 	"pause events should name per-key, quota, 2 s"
-cli_check 'grep -q "\"policy\":\"per-key\",\"remaining\":0,\"reset\":2,\"quota\":1,\"window\":2" "$out"' \
+pp_check 'grep -q "\"policy\":\"per-key\",\"remaining\":0,\"reset\":2,\"quota\":1,\"window\":2" "$out"' \
 	"pong events should carry the parsed quota"
 gaps=$(cli_gaps | tr '\n' ' ')
-cli_check 'echo "$gaps" | awk "{ exit !(NF == 2 && \$1 >= 1.98 && \$1 <= 2.8 && \$2 >= 1.98 && \$2 <= 2.8) }"' \
+pp_check 'echo "$gaps" | awk "{ exit !(NF == 2 && \$1 >= 1.98 && \$1 <= 2.8 && \$2 >= 1.98 && \$2 <= 2.8) }"' \
 	"pings should be 2 s apart; gaps: $gaps"
-cli_check 'awk -v a="$start" -v b="$end" "BEGIN { exit !(b - a < 6.5) }"' "3 pongs took too long"
+pp_check 'awk -v a="$start" -v b="$end" "BEGIN { exit !(b - a < 6.5) }"' "3 pongs took too long"
 
 # 2. 429 with Retry-After: 2 (the body says 1.2): wait the longer, 2 s.
-: >"$CLI_TMP/access.log"
+: >"$PP_TMP/access.log"
 timeout --preserve-status -s INT 3.5 "$PINGPONG" --url "$CLI_BASE/refuse/ping" \
-	>"$CLI_TMP/refuse.out" 2>&1
+	>"$PP_TMP/refuse.out" 2>&1
 rc=$?
-cli_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"
-n=$(grep -c 'throttled by the global limit (HTTP 429): pausing 2 s, until ' "$CLI_TMP/refuse.out")
-cli_check '[ "$n" -eq 2 ]' "want 2 'throttled by the global limit ... pausing 2 s' lines, got $n"
-cli_check 'grep -q "resumed after 2\.[0-9] s" "$CLI_TMP/refuse.out"' "want a 'resumed' line"
-n=$(grep -c ' 429 POST /refuse/ping$' "$CLI_TMP/access.log")
-cli_check '[ "$n" -eq 2 ]' "want 2 requests in 3.5 s (at 0 and 2 s), nginx saw $n"
-cli_done
+pp_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"
+n=$(grep -c 'throttled by the global limit (HTTP 429): pausing 2 s, until ' "$PP_TMP/refuse.out")
+pp_check '[ "$n" -eq 2 ]' "want 2 'throttled by the global limit ... pausing 2 s' lines, got $n"
+pp_check 'grep -q "resumed after 2\.[0-9] s" "$PP_TMP/refuse.out"' "want a 'resumed' line"
+n=$(grep -c ' 429 POST /refuse/ping$' "$PP_TMP/access.log")
+pp_check '[ "$n" -eq 2 ]' "want 2 requests in 3.5 s (at 0 and 2 s), nginx saw $n"
+pp_done

@@ -5,26 +5,26 @@
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
-"$PINGPONG" --help >"$CLI_TMP/help.out" 2>&1
-cli_check '[ $? -eq 0 ] && grep -q -- "--interval SECONDS" "$CLI_TMP/help.out"' "--help"
-"$PINGPONG" --version >"$CLI_TMP/version.out" 2>&1
-cli_check '[ $? -eq 0 ] && grep -q "^pingpong [0-9]" "$CLI_TMP/version.out"' "--version"
+"$PINGPONG" --help >"$PP_TMP/help.out" 2>&1
+pp_check '[ $? -eq 0 ] && grep -q -- "--interval SECONDS" "$PP_TMP/help.out"' "--help"
+"$PINGPONG" --version >"$PP_TMP/version.out" 2>&1
+pp_check '[ $? -eq 0 ] && grep -q "^pingpong [0-9]" "$PP_TMP/version.out"' "--version"
 for args in "--count 0" "--interval -1" "--port 70000" "--url http://h --port 1" "--bogus" "extra"; do
 	# shellcheck disable=SC2086
-	"$PINGPONG" $args >"$CLI_TMP/usage.out" 2>"$CLI_TMP/usage.err"
+	"$PINGPONG" $args >"$PP_TMP/usage.out" 2>"$PP_TMP/usage.err"
 	rc=$?
-	cli_check '[ "$rc" -eq 2 ]' "'$args' should be a usage error (2), got $rc"
-	cli_check '[ ! -s "$CLI_TMP/usage.out" ] && grep -q "^pingpong: " "$CLI_TMP/usage.err"' \
+	pp_check '[ "$rc" -eq 2 ]' "'$args' should be a usage error (2), got $rc"
+	pp_check '[ ! -s "$PP_TMP/usage.out" ] && grep -q "^pingpong: " "$PP_TMP/usage.err"' \
 		"'$args': one line on stderr, nothing on stdout"
 done
 # What no request can fix fails at once, before anything is sent (main
 # retried these forever): another scheme, a host with a space, bad URLs.
 for arg in "--url=ftp://127.0.0.1/ping" "--url=file:///etc/passwd" "--endpoint=a b" \
 	"--endpoint=h/x" "--url=http://a b/ping" "--url=http://[::1/ping"; do
-	timeout 5 "$PINGPONG" "$arg" >"$CLI_TMP/usage.out" 2>"$CLI_TMP/usage.err"
+	timeout 5 "$PINGPONG" "$arg" >"$PP_TMP/usage.out" 2>"$PP_TMP/usage.err"
 	rc=$?
-	cli_check '[ "$rc" -eq 2 ]' "'$arg' should be a usage error (2) at once, got $rc"
-	cli_check '[ ! -s "$CLI_TMP/usage.out" ] && grep -q "^pingpong: " "$CLI_TMP/usage.err"' \
+	pp_check '[ "$rc" -eq 2 ]' "'$arg' should be a usage error (2) at once, got $rc"
+	pp_check '[ ! -s "$PP_TMP/usage.out" ] && grep -q "^pingpong: " "$PP_TMP/usage.err"' \
 		"'$arg': one line on stderr, nothing on stdout"
 done
 
@@ -38,21 +38,21 @@ cli_stub '
 		}'
 
 timeout 10 "$PINGPONG" --url "$CLI_BASE/ping" --key topsecret-1234 \
-	>"$CLI_TMP/400.out" 2>&1
+	>"$PP_TMP/400.out" 2>&1
 rc=$?
-cli_check '[ "$rc" -eq 3 ]' "a 400 should end the client with 3, got $rc"
-cli_check 'grep -q "error: HTTP 400 invalid_secret_key: x-secret-key must be at most 256 bytes; the server rejects this request, giving up" "$CLI_TMP/400.out"' \
+pp_check '[ "$rc" -eq 3 ]' "a 400 should end the client with 3, got $rc"
+pp_check 'grep -q "error: HTTP 400 invalid_secret_key: x-secret-key must be at most 256 bytes; the server rejects this request, giving up" "$PP_TMP/400.out"' \
 	"the 400 line"
-cli_check 'grep -q "^pingpong: 1 sent, 0 pongs, 0 throttled, 1 error in .* (rejected)$" "$CLI_TMP/400.out"' "summary after a 400"
+pp_check 'grep -q "^pingpong: 1 sent, 0 pongs, 0 throttled, 1 error in .* (rejected)$" "$PP_TMP/400.out"' "summary after a 400"
 
 PINGPONG_KEY=envsecret-5678 timeout 10 "$PINGPONG" --url "$CLI_BASE/wrong/ping" --json \
-	>"$CLI_TMP/404.out" 2>&1
+	>"$PP_TMP/404.out" 2>&1
 rc=$?
-cli_check '[ "$rc" -eq 3 ]' "a 404 should end the client with 3, got $rc"
-cli_check 'grep -q "\"event\":\"fatal\".*\"status\":404" "$CLI_TMP/404.out"' "a fatal event for the 404"
-cli_check 'grep -q "\"key_source\":\"PINGPONG_KEY\"" "$CLI_TMP/404.out"' "key source named"
+pp_check '[ "$rc" -eq 3 ]' "a 404 should end the client with 3, got $rc"
+pp_check 'grep -q "\"event\":\"fatal\".*\"status\":404" "$PP_TMP/404.out"' "a fatal event for the 404"
+pp_check 'grep -q "\"key_source\":\"PINGPONG_KEY\"" "$PP_TMP/404.out"' "key source named"
 
-n=$(grep -c ' POST /ping$\| POST /wrong/ping$' "$CLI_TMP/access.log")
-cli_check '[ "$n" -eq 2 ]' "one request each, no retry loop: nginx saw $n"
-cli_check '! grep -q "topsecret-1234\|envsecret-5678" "$CLI_TMP"/*.out' "a user's key was printed"
-cli_done
+n=$(grep -c ' POST /ping$\| POST /wrong/ping$' "$PP_TMP/access.log")
+pp_check '[ "$n" -eq 2 ]' "one request each, no retry loop: nginx saw $n"
+pp_check '! grep -q "topsecret-1234\|envsecret-5678" "$PP_TMP"/*.out' "a user's key was printed"
+pp_done

@@ -1,10 +1,8 @@
 # server.sh - the client against the real server (pingpong-fcgi behind nginx,
-# tests/integration/lib.sh) with a short limit, 2 per 3 s per key: --count 6
+# tests/lib.sh) with a short limit, 2 per 3 s per key: --count 6
 # gets its 6 pongs as fast as the limit allows and nginx logs no refused
 # (429) request from it, because the client pauses on RateLimit r=0.
-lib=${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh
-[ -f "$lib" ] || { echo "SKIP: $lib not there yet (the shared harness)" >&2; exit 77; }
-. "$lib"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 pp_start_server per_key_limit=2 per_key_window=3s global_limit=2 global_window=1s
 

@@ -4,27 +4,27 @@
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
-port=$(cli_free_port) || exit 1
+port=$(pp_free_port) || exit 1
 url="http://127.0.0.1:$port/ping"
 
 # 1. Human output, server down: attempts at 0 and 1 s, then Ctrl-C.
 timeout --preserve-status -s INT 2.5 "$PINGPONG" --url "$url" --key down-test \
-	>"$CLI_TMP/human.out" 2>&1
+	>"$PP_TMP/human.out" 2>&1
 rc=$?
-cli_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"
-n=$(grep -c 'error: cannot reach the server: .*; retrying in [12] s, at ' "$CLI_TMP/human.out")
-cli_check '[ "$n" -eq 2 ]' "want 2 'cannot reach the server ... retrying' lines, got $n"
-cli_check 'grep -q "^pingpong: 2 sent, 0 pongs, 0 throttled, 2 errors in .* (signal)$" "$CLI_TMP/human.out"' \
+pp_check '[ "$rc" -eq 130 ]' "SIGINT should give 130, got $rc"
+n=$(grep -c 'error: cannot reach the server: .*; retrying in [12] s, at ' "$PP_TMP/human.out")
+pp_check '[ "$n" -eq 2 ]' "want 2 'cannot reach the server ... retrying' lines, got $n"
+pp_check 'grep -q "^pingpong: 2 sent, 0 pongs, 0 throttled, 2 errors in .* (signal)$" "$PP_TMP/human.out"' \
 	"the summary line is missing or wrong"
 
 # 2. --json, --count 2: down at first; nginx starts once the client has
 #    reported two failed attempts (at 0 and 1 s), so the next ones (3 s and
 #    on) get pongs, and the client ends with 0.
 timeout 20 "$PINGPONG" --url "$url" --key down-test --count 2 --json \
-	>"$CLI_TMP/json.out" 2>"$CLI_TMP/json.err" &
+	>"$PP_TMP/json.out" 2>"$PP_TMP/json.err" &
 client=$!
 for i in $(seq 1 100); do
-	[ "$(cli_events error "$CLI_TMP/json.out")" -ge 2 ] && break
+	[ "$(cli_events error "$PP_TMP/json.out")" -ge 2 ] && break
 	sleep 0.1
 done
 cli_nginx_start "$port" '
@@ -34,15 +34,15 @@ cli_nginx_start "$port" '
 		}'
 wait "$client"
 rc=$?
-out=$CLI_TMP/json.out
-cli_check '[ "$rc" -eq 0 ]' "the client should end with 0 after 2 pongs, got $rc"
+out=$PP_TMP/json.out
+pp_check '[ "$rc" -eq 0 ]' "the client should end with 0 after 2 pongs, got $rc"
 errors=$(cli_events error "$out")
-cli_check '[ "$errors" -ge 2 ]' "want at least 2 error events, got $errors"
-cli_check '[ "$(grep -c "\"error\":\"connect\"" "$out")" -eq "$errors" ]' "errors should be of kind connect"
-cli_check '[ "$(cli_events pong "$out")" -eq 2 ]' "want 2 pongs after the server came up"
-cli_check 'grep -q "\"event\":\"summary\".*\"sent\":$((errors + 2)),\"pongs\":2,\"throttled\":0,\"errors\":$errors,\"stopped_by\":\"count\"" "$out"' \
+pp_check '[ "$errors" -ge 2 ]' "want at least 2 error events, got $errors"
+pp_check '[ "$(grep -c "\"error\":\"connect\"" "$out")" -eq "$errors" ]' "errors should be of kind connect"
+pp_check '[ "$(cli_events pong "$out")" -eq 2 ]' "want 2 pongs after the server came up"
+pp_check 'grep -q "\"event\":\"summary\".*\"sent\":$((errors + 2)),\"pongs\":2,\"throttled\":0,\"errors\":$errors,\"stopped_by\":\"count\"" "$out"' \
 	"summary: $(tail -n 1 "$out")"
-n=$(grep -c ' 200 POST /ping$' "$CLI_TMP/access.log")
-cli_check '[ "$n" -eq 2 ]' "nginx should have seen exactly 2 pings, saw $n"
-cli_check '[ ! -s "$CLI_TMP/json.err" ]' "nothing on stderr: $(cat "$CLI_TMP/json.err")"
-cli_done
+n=$(grep -c ' 200 POST /ping$' "$PP_TMP/access.log")
+pp_check '[ "$n" -eq 2 ]' "nginx should have seen exactly 2 pings, saw $n"
+pp_check '[ ! -s "$PP_TMP/json.err" ]' "nothing on stderr: $(cat "$PP_TMP/json.err")"
+pp_done

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/nginx.sh"
 cli_setup
 
-P2=$(cli_free_port) || exit 1
+P2=$(pp_free_port) || exit 1
 pong='default_type application/json; return 200 "{\"response\":\"pong\"}";'
 # The CONF goes inside the first server {}: close it and open the second.
 cli_stub "
@@ -24,29 +24,29 @@ A=$CLI_BASE/a B=http://127.0.0.1:$P2/b
 
 # 1. Six pongs, 0.2 s apart, alternating A B A B A B.
 timeout 15 "$PINGPONG" --url "$A/ping" --url "$B/ping" --interval 0.2 --count 6 \
-	>"$CLI_TMP/rr.out" 2>&1
+	>"$PP_TMP/rr.out" 2>&1
 rc=$?
-cli_check '[ "$rc" -eq 0 ]' "want exit 0 after 6 pongs, got $rc"
-seq=$(awk '$3 == "POST" { printf "%s %s,", $2, $4 }' "$CLI_TMP/access.log")
-cli_check '[ "$seq" = "200 /a/ping,200 /b/ping,200 /a/ping,200 /b/ping,200 /a/ping,200 /b/ping," ]' \
+pp_check '[ "$rc" -eq 0 ]' "want exit 0 after 6 pongs, got $rc"
+seq=$(awk '$3 == "POST" { printf "%s %s,", $2, $4 }' "$PP_TMP/access.log")
+pp_check '[ "$seq" = "200 /a/ping,200 /b/ping,200 /a/ping,200 /b/ping,200 /a/ping,200 /b/ping," ]' \
 	"pings should alternate between the hosts; got: $seq"
-cli_check 'grep -q "POST $A/ping, $B/ping every" "$CLI_TMP/rr.out"' "the start line should name both hosts"
+pp_check 'grep -q "POST $A/ping, $B/ping every" "$PP_TMP/rr.out"' "the start line should name both hosts"
 
 # 2. B refuses with Retry-After: 2: the next ping, to A, waits those 2 s.
-: >"$CLI_TMP/access.log"
+: >"$PP_TMP/access.log"
 timeout 15 "$PINGPONG" --url "$A/refuse/ping" --url "$B/refuse/ping" --interval 0.2 --count 2 \
-	--json >"$CLI_TMP/pause.out" 2>&1
+	--json >"$PP_TMP/pause.out" 2>&1
 rc=$?
-cli_check '[ "$rc" -eq 0 ]' "want exit 0 after 2 pongs, got $rc"
-seq=$(awk '$3 == "POST" { printf "%s,", $2 }' "$CLI_TMP/access.log")
-cli_check '[ "$seq" = "200,429,200," ]' "want pong, throttled, pong; got: $seq"
-gap=$(awk '$3 == "POST" { t[++n] = $1 } END { printf "%.3f", t[3] - t[2] }' "$CLI_TMP/access.log")
-cli_check 'awk -v g="$gap" "BEGIN { exit !(g >= 1.98 && g <= 2.8) }"' \
+pp_check '[ "$rc" -eq 0 ]' "want exit 0 after 2 pongs, got $rc"
+seq=$(awk '$3 == "POST" { printf "%s,", $2 }' "$PP_TMP/access.log")
+pp_check '[ "$seq" = "200,429,200," ]' "want pong, throttled, pong; got: $seq"
+gap=$(awk '$3 == "POST" { t[++n] = $1 } END { printf "%.3f", t[3] - t[2] }' "$PP_TMP/access.log")
+pp_check 'awk -v g="$gap" "BEGIN { exit !(g >= 1.98 && g <= 2.8) }"' \
 	"a throttle from one host should pause the client for both (2 s); gap $gap s"
 
 # 3. More than eight --urls, or --url with --port: usage errors (exit 2).
 args=()
 for i in 1 2 3 4 5 6 7 8 9; do args+=(--url "$A/ping"); done
-"$PINGPONG" "${args[@]}" >"$CLI_TMP/many.out" 2>&1
-cli_check '[ "$?" -eq 2 ] && grep -q "at most 8" "$CLI_TMP/many.out"' "9 --urls should be a usage error"
-cli_done
+"$PINGPONG" "${args[@]}" >"$PP_TMP/many.out" 2>&1
+pp_check '[ "$?" -eq 2 ] && grep -q "at most 8" "$PP_TMP/many.out"' "9 --urls should be a usage error"
+pp_done

@@ -14,87 +14,32 @@
 # pp-test-timeout: 1800
 set -uo pipefail
 src=${PP_SRCDIR:?}
-cache=${PP_CI_CACHE:-/var/cache/pingpong-ci}
-base=docker.io/library/debian:bookworm-slim
 image=localhost/pingpong-ci-fleet:$$
 redis_image=localhost/pingpong-ci-cache:redis
 names=(pingpong-fleet-a-$$ pingpong-fleet-b-$$ pingpong-fleet-redis-$$)
 LIMIT=5
-. "$src/tests/integration/lib.sh" # pp_require, pp_skip
+. "$src/tests/deploy/common.sh" # $tmp, pp_free_port, container_*
 
-[ "${PP_SKIP_CONTAINER:-0}" != 1 ] || pp_skip container "PP_SKIP_CONTAINER=1"
-fail() { echo "FAIL: $*"; exit 1; }
-pp_require podman runc debootstrap curl wrk redis-cli
-[ "$(id -u)" -eq 0 ] || pp_skip container "needs root (rootful podman) and this runs as $(id -un)"
-
-tmp=$(mktemp -d) || exit 1
-host_redis=
+container_setup
+pp_require wrk redis-cli
 cleanup() {
 	local n
 	for n in "${names[@]}"; do podman rm -f -t 0 "$n" >/dev/null 2>&1; done
 	podman rmi -f "$image" >/dev/null 2>&1
 	# No image prune here: container.sh may be building at the same time.
-	[ -z "$host_redis" ] || { kill "$host_redis" 2>/dev/null; wait "$host_redis" 2>/dev/null; }
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
+pp_at_exit cleanup
 
-# As container.sh: runc, and rlimits root here cannot raise.
-cat > "$tmp/containers.conf" <<'CONF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-CONF
-export CONTAINERS_CONF=$tmp/containers.conf
-
-# --- the base image (container.sh makes and caches it the same way) ---------
-mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
-[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
-[ -n "$mirror" ] || fail "no Debian mirror found in /etc/apt/sources.list.d/debian.sources"
-tarball=$cache/bookworm-minbase.tar
-make_tarball() {
-	[ -s "$tarball" ] && return 0
-	mkdir -p "$cache" || fail "cannot create $cache"
-	root=$(mktemp -d "$cache/root.XXXXXX") || fail "mktemp in $cache"
-	if ! debootstrap --variant=minbase bookworm "$root" "$mirror" > "$tmp/debootstrap.log" 2>&1; then
-		tail -20 "$tmp/debootstrap.log"; rm -rf "$root"; fail "debootstrap failed"
-	fi
-	tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball" || fail "tar of the base"
-	rm -rf "$root"
-}
-can_run() {
-	if ! podman image exists "$base" 2>"$tmp/probe.log"; then
-		make_tarball
-		podman import -q - "$base" < "$tarball" >>"$tmp/probe.log" 2>&1 || return 1
-	fi
-	timeout 120 podman run --rm --pull=never --network host "$base" true >>"$tmp/probe.log" 2>&1
-}
-if ! can_run; then
-	mkdir -p "$cache/vfs-storage" "$cache/vfs-run" || fail "cannot create $cache/vfs-storage"
-	printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n' \
-		"$cache/vfs-storage" "$cache/vfs-run" >"$tmp/storage.conf"
-	export CONTAINERS_STORAGE_CONF=$tmp/storage.conf
-	can_run || pp_skip container "nested containers are impossible here (podman with overlay and vfs storage): $(tail -n 3 "$tmp/probe.log" | tr '\n' ' ')"
-fi
-
-build() { # build [podman build options...] CONTEXT
-	if ! timeout 600 podman build --pull=never --network host --format docker "$@" > "$tmp/build.log" 2>&1; then
-		tail -40 "$tmp/build.log"; fail "podman build $*"
-	fi
-}
-build -f "$src/Dockerfile" --target build-deps -t localhost/pingpong-ci-cache:build-deps "$src"
-build -f "$src/Dockerfile" --target runtime-deps -t localhost/pingpong-ci-cache:runtime-deps "$src"
-build -f "$src/Dockerfile" -t "$image" "$src"
-echo "# image built after $SECONDS s"
+# The base image and the Dockerfile's stages, as container.sh makes them.
+container_ready_base
+container_image "$image"
 # The image carries the Redis backend: hiredis linked into the worker.
 podman run --rm --pull=never --entrypoint /bin/sh "$image" -c \
 	'ldd /usr/bin/pingpong-fcgi 2>/dev/null || ldd /usr/sbin/pingpong-fcgi' >"$tmp/ldd" 2>&1
 grep -q libhiredis "$tmp/ldd" || fail "the image's pingpong-fcgi does not link hiredis: $(head -c 400 "$tmp/ldd")"
 
 # --- one Redis ----------------------------------------------------------------
-free_port() { "$PP_SRCDIR/tests/free-port"; }
-rport=$(free_port)
+rport=$(pp_free_port)
 redis_args=(--port "$rport" --bind 127.0.0.1 --save '' --appendonly no --maxmemory-policy noeviction)
 if ! podman image exists "$redis_image"; then
 	mkdir -p "$tmp/redis-ctx"
@@ -117,7 +62,7 @@ else
 	echo "# NOTE: no Redis image could be built here ($(tail -n 2 "$tmp/redis-build.log" | tr '\n' ' ')):"
 	echo "# using a redis-server process on the host, as the containers would use any Redis"
 	redis-server "${redis_args[@]}" --dir "$tmp" --logfile "$tmp/redis.log" </dev/null >/dev/null 2>&1 &
-	host_redis=$!
+	pp_track $!
 fi
 for _ in $(seq 1 50); do [ "$(redis-cli -p "$rport" PING 2>/dev/null)" = PONG ] && break; sleep 0.1; done
 [ "$(redis-cli -p "$rport" PING 2>/dev/null)" = PONG ] || fail "Redis did not answer on $rport"
@@ -129,7 +74,7 @@ mkdir -p "$tmp/secrets"
 chown -R 10001:10001 "$tmp/secrets"
 declare -A http ops
 for h in a b; do
-	http[$h]=$(free_port); ops[$h]=$(free_port)
+	http[$h]=$(pp_free_port); ops[$h]=$(pp_free_port)
 	mkdir -p "$tmp/state-$h" "$tmp/run-$h" && chown 10001:10001 "$tmp/state-$h" "$tmp/run-$h"
 	n=${names[0]}; [ "$h" = b ] && n=${names[1]}
 	podman run -d --name "$n" --network host --health-interval disable \

@@ -16,91 +16,28 @@
 # pp-test-timeout: 1800
 set -uo pipefail
 src=${PP_SRCDIR:?}
-cache=${PP_CI_CACHE:-/var/cache/pingpong-ci}
-base=docker.io/library/debian:bookworm-slim
 image=localhost/pingpong-ci:$$
 name=pingpong-ci-$$
-. "$src/tests/integration/lib.sh" # pp_require, pp_skip
+. "$src/tests/deploy/common.sh" # $tmp, pp_free_port, container_*
 
-[ "${PP_SKIP_CONTAINER:-0}" != 1 ] || pp_skip container "PP_SKIP_CONTAINER=1"
-fail() { echo "FAIL: $*"; exit 1; }
-pp_require podman runc debootstrap curl
-[ "$(id -u)" -eq 0 ] || pp_skip container "needs root (rootful podman) and this runs as $(id -un)"
-
-tmp=$(mktemp -d) || exit 1
+container_setup
 cleanup() {
 	podman rm -f -t 0 "$name" >/dev/null 2>&1
 	podman rmi -f "$image" >/dev/null 2>&1
 	# Untagged layers of this build (the tagged cache stages are kept).
 	podman image prune -f >/dev/null 2>&1
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-
-# crun refuses this machine's mixed cgroups, and root here cannot raise
-# rlimits past the current ones.
-cat > "$tmp/containers.conf" <<'CONF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-CONF
-export CONTAINERS_CONF=$tmp/containers.conf
+pp_at_exit cleanup
 
 # --- the base image ---------------------------------------------------------
-mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
-if [ -z "$mirror" ]; then
-	mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
-fi
-[ -n "$mirror" ] || fail "no Debian mirror found in /etc/apt/sources.list.d/debian.sources"
-tarball=$cache/bookworm-minbase.tar
-make_tarball() { # once; cached in $cache
-	[ -s "$tarball" ] && return 0
-	echo "# making the base with debootstrap (once; cached in $cache)"
-	mkdir -p "$cache" || fail "cannot create $cache"
-	root=$(mktemp -d "$cache/root.XXXXXX") || fail "mktemp in $cache"
-	if ! debootstrap --variant=minbase bookworm "$root" "$mirror" > "$tmp/debootstrap.log" 2>&1; then
-		tail -20 "$tmp/debootstrap.log"; rm -rf "$root"; fail "debootstrap failed"
-	fi
-	tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball" || fail "tar of the base"
-	rm -rf "$root"
-}
-# The base in podman's store, and one container run from it: what this
-# machine's storage driver and runtime can do, before our image is involved.
-can_run() {
-	if ! podman image exists "$base" 2>"$tmp/probe.log"; then
-		make_tarball
-		podman import -q - "$base" < "$tarball" >>"$tmp/probe.log" 2>&1 || return 1
-	fi
-	timeout 120 podman run --rm --pull=never --network host "$base" true >>"$tmp/probe.log" 2>&1
-}
-if ! can_run; then
-	echo "# podman's default storage cannot run a container here: $(tail -n 2 "$tmp/probe.log" | tr '\n' ' ')"
-	echo "# retrying with the vfs storage driver (slower, works on an overlay root)"
-	mkdir -p "$cache/vfs-storage" "$cache/vfs-run" || fail "cannot create $cache/vfs-storage"
-	printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n' \
-		"$cache/vfs-storage" "$cache/vfs-run" >"$tmp/storage.conf"
-	export CONTAINERS_STORAGE_CONF=$tmp/storage.conf
-	can_run || pp_skip container "nested containers are impossible here (podman with overlay and vfs storage): $(tail -n 3 "$tmp/probe.log" | tr '\n' ' ')"
-fi
+container_ready_base
 echo "# base ready after $SECONDS s ($(podman info --format '{{.Store.GraphDriverName}}' 2>/dev/null) storage)"
 
 # --- build ------------------------------------------------------------------
-build() { # build [podman build options...]: bounded, log kept for failures
-	if ! timeout 600 podman build --pull=never --network host --format docker \
-		-f "$src/Dockerfile" "$@" "$src" > "$tmp/build.log" 2>&1; then
-		tail -40 "$tmp/build.log"; fail "podman build $*"
-	fi
-}
-build --target build-deps -t localhost/pingpong-ci-cache:build-deps
-build --target runtime-deps -t localhost/pingpong-ci-cache:runtime-deps
-echo "# package stages ready after $SECONDS s"
-build -t "$image"
-echo "# image built after $SECONDS s"
+container_image "$image"
 
 # --- run --------------------------------------------------------------------
-free_port() { "$PP_SRCDIR/tests/free-port"; }
-http=$(free_port); ops=$(free_port)
+http=$(pp_free_port); ops=$(pp_free_port)
 mkdir -p "$tmp/state" "$tmp/run" && chown 10001:10001 "$tmp/state" "$tmp/run"
 # As kubernetes/deployment.yaml runs it: read-only root, /run/pingpong a
 # fresh writable directory (an emptyDir there), no capabilities, no privilege

@@ -63,9 +63,9 @@ else
 	echo "note: systemd-analyze missing; units not verified"
 fi
 
-port=$(free_port) && ops=$(free_port) || fail "no free port"
+port=$(pp_free_port) && ops=$(pp_free_port) || fail "no free port"
 nginx_conf "$port" "$ops" "$tmp/none.sock"
-w=$("$NGINX" -t -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g "pid $tmp/nginx/t.pid;" 2>&1) || fail "nginx -t: $w"
+w=$("$NGINX" -t -p "$tmp" -c "$tmp/nginx.conf" 2>&1) || fail "nginx -t: $w"
 
 echo "ok   nginx -t accepts the shipped site (its own answers: nginx-json.sh)"
 echo "ok: docs, units and the nginx site check out"

@@ -6,7 +6,7 @@
 . "$PP_SRCDIR/tests/deploy/common.sh"
 LIGHTTPD=${LIGHTTPD:-/usr/sbin/lighttpd}
 [ -x "$LIGHTTPD" ] || fail "lighttpd missing (scripts/packages lists it)"
-port=$(free_port) || fail "no free port"
+port=$(pp_free_port) || fail "no free port"
 mkdir -p "$tmp/db" "$tmp/www"
 
 # The shipped file with this test's binary, socket, store and a limit of 2.
@@ -29,7 +29,7 @@ include "$tmp/pingpong-site.conf"
 CONF
 "$LIGHTTPD" -tt -f "$tmp/lighttpd.conf" > "$tmp/check" 2>&1 || fail "lighttpd -tt: $(cat "$tmp/check")"
 "$LIGHTTPD" -D -f "$tmp/lighttpd.conf" 2>>"$tmp/stderr" &
-pids+=($!)
+pp_track $!
 url=http://127.0.0.1:$port
 wait_status "$url/healthz" 200 || { cat "$tmp/lighttpd-error.log"; fail "/healthz never answered 200"; }
 

@@ -4,8 +4,9 @@
 set -uo pipefail
 b=${PP_BUILDDIR:?}
 command -v promtool >/dev/null || { echo "FAIL: promtool missing (Debian package prometheus)"; exit 1; }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+. "${PP_SRCDIR:?}/tests/lib.sh"
+pp_tmpdir pp-metrics
+tmp=$PP_TMP
 PP_METRICS_DUMP=$tmp/metrics.txt "$b/tests/unit/test_metrics" || { echo "FAIL: could not render metrics"; exit 1; }
 grep -q '^pingpong_request_duration_seconds_bucket{le="+Inf"} 3$' "$tmp/metrics.txt" ||
 	{ echo "FAIL: unexpected exposition:"; cat "$tmp/metrics.txt"; exit 1; }

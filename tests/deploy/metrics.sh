@@ -6,14 +6,14 @@
 . "$PP_SRCDIR/tests/deploy/common.sh"
 PP_NGINX=$NGINX pp_require promtool pgrep curl spawn-fcgi multiwatch nginx
 N=120
-http=$(free_port) && ops=$(free_port) || fail "no free port"
+http=$(pp_free_port) && ops=$(pp_free_port) || fail "no free port"
 export PINGPONG_PER_KEY_LIMIT=3 PINGPONG_PER_KEY_WINDOW=60s
 export PINGPONG_GLOBAL_LIMIT=1000 PINGPONG_GLOBAL_WINDOW=1s
 start_workers 4 "$tmp/fcgi.sock"
 start_nginx "$http" "$ops" "$tmp/fcgi.sock"
 wait_status "http://127.0.0.1:$ops/readyz" 200 || fail "/readyz never answered 200"
 
-workers=$(pgrep -P "${pids[0]}" | tr '\n' ' ')
+workers=$(pgrep -P "$PP_WORKERS_PID" | tr '\n' ' ')
 [ "$(echo $workers | wc -w)" -eq 4 ] || fail "want 4 workers under multiwatch, have: $workers"
 declare -A before
 for w in $workers; do before[$w]=$(awk '/^syscr/ {print $2}' "/proc/$w/io"); done

@@ -8,8 +8,8 @@
 command -v jq >/dev/null || fail "jq missing (Debian package jq)"
 [ -x "$NGINX" ] || fail "nginx missing (Debian package nginx)"
 
-port=$(free_port) && ops=$(free_port) || fail "no free port"
-[ "$port" != "$ops" ] || ops=$(free_port) || fail "no free port"
+port=$(pp_free_port) && ops=$(pp_free_port) || fail "no free port"
+[ "$port" != "$ops" ] || ops=$(pp_free_port) || fail "no free port"
 start_nginx "$port" "$ops" "$tmp/none.sock"
 wait_status "http://127.0.0.1:$port/ping" 502 || fail "nginx did not start on $port"
 
@@ -72,5 +72,5 @@ expect "$port" 404 not_found "public: /metrics is not public" "GET /metrics HTTP
 expect "$ops" 404 not_found "ops: any other path" "GET /ping HTTP/1.1\r\n$H\r\n"
 
 # None of these may have fallen back to nginx's stock pages.
-! grep -q 'empty URI in redirect' "$tmp/stderr" || fail "nginx: $(grep -m1 'empty URI' "$tmp/stderr")"
+! grep -q 'empty URI in redirect' "$tmp/error.log" || fail "nginx: $(grep -m1 'empty URI' "$tmp/error.log")"
 echo "ok: every answer nginx gives by itself through the shipped site is JSON"

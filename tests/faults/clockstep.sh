@@ -4,7 +4,7 @@
 # Retry-After never promises more than the window.
 # Only the test build of the worker honours the offset file (src/clock.c).
 PP_FCGI=${PP_BUILDDIR:-.}/tests/pingpong-fcgi-testclock
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 
 # The workers add the offset in this file (ms, re-read at every request) to

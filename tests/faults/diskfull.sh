@@ -5,20 +5,20 @@
 # disk (no reservation, pwrite), a full disk is 503 store_unavailable, one
 # log line naming the disk, workers alive, and service back by itself once
 # space is freed. A worker started on a full disk (metrics.shm new) comes up.
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 pp_require wrk mount umount
 [ "$(id -u)" -eq 0 ] || pp_skip "mounting a tmpfs needs root"
 
 MOUNTS=()
+# Unmount before lib.sh's EXIT trap removes the temp dir (nginx and the
+# workers first: they hold files on the mounts).
 diskfull_cleanup() {
-	local rc=$? m
+	local m
 	pp_stop_server
 	for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m"; done
-	(exit $rc)
-	pp_cleanup
 }
-trap diskfull_cleanup EXIT
+pp_at_exit diskfull_cleanup
 
 # mount_tmpfs DIR SIZE: a fresh tmpfs on DIR; skips if the system refuses.
 mount_tmpfs() {
@@ -120,13 +120,7 @@ pp_check '[ "$other" -le $((3 * PP_WORKERS)) ]' "$other error lines in the log w
 
 # Space returns: service is back without a restart.
 rm -f "$DB/filler" "$DB/filler2"
-ok=
-for i in $(seq 1 20); do
-	pp_ping "after-space-$i"
-	[ "$PP_STATUS" = 200 ] && { ok=1; break; }
-	sleep 0.2
-done
-pp_check '[ -n "$ok" ]' "no 200 after space was freed (last $PP_STATUS)"
+pp_ping_until_200 20 0.2 'after-space-%d' || pp_fail "no 200 after space was freed (last $PP_STATUS)"
 pp_request GET /readyz; pp_expect_status 200
 pids_after=$(pp_worker_pids | sort | tr '\n' ' ')
 pp_check '[ "$pids_before" = "$pids_after" ]' "workers changed from $pids_before to $pids_after"

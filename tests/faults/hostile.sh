@@ -3,7 +3,7 @@
 # invalid UTF-8 in the key, 8 KiB headers, 1 MiB and chunked bodies, truncated,
 # deeply nested and duplicate-member JSON. Each gets SPEC's status (or nginx's
 # own answer where nginx refuses first), and nothing invalid costs quota.
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 
 export PP_WORKERS=2

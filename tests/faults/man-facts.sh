@@ -2,7 +2,7 @@
 # tests/faults/man-facts.sh - facts the man pages state about the running
 # server: the size of metrics.shm, and that every multiwatch example
 # restarts dying workers (-r 3 -t 1000, see pingpong-fcgi(8)).
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 export PP_WORKERS=1
 man8=$PP_SRCDIR/man/pingpong-fcgi.8.in

@@ -4,7 +4,7 @@
 # 10-per-minute history). A worker whose limits differ from those of live
 # workers on its db_path refuses to start, naming both; once the old
 # workers are stopped, the new limits start on the same directory.
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 export PP_WORKERS=2
 

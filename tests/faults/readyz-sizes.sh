@@ -3,7 +3,7 @@
 # accepts is ready: /readyz answers 200 on every call, not once and then
 # 503 (the probe used to write 2 x per_key_limit buckets, far more than the
 # start-up map check allowed for). One too small for its probe is refused.
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 export PP_WORKERS=2
 

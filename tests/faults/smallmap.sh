@@ -3,7 +3,7 @@
 # for these limits), 1 s windows, a flood of distinct keys over several
 # windows: only reclaiming dead windows keeps it going. No 5xx, the global
 # limit exact during the flood, the per-key limit exact afterwards.
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 pp_require wrk mdb_stat
 
@@ -37,20 +37,8 @@ bad=$(awk '$2 != 200 && $2 != 429 && $2 != 499 {n += $1} END {print n + 0}' "$PP
 pp_check '[ "$bad" -eq 0 ]' "$bad answers were neither 200 nor 429"
 
 # The global limit held: no LIMIT+1 admissions provably inside one window
-# (decision times lie in [msec - request_time, msec]; see kill9.sh).
-awk '$5 == "/ping" && $2 == 200 {printf "%.3f %.3f\n", $1 - $3, $1}' "$PP_ACCESS_LOG" |
-	sort -n >"$PP_TMP/admits"
-over=$(awk -v L="$GLIMIT" -v W=1000 '
-	{s[NR] = $1; e[NR] = $2}
-	END {
-		bad = 0
-		for (i = 1; i + L <= NR; i++) {
-			hi = 0
-			for (j = i; j <= i + L; j++) if (e[j] > hi) hi = e[j]
-			if ((hi - s[i]) * 1000 < W) bad++
-		}
-		print bad
-	}' "$PP_TMP/admits")
+# (decision times lie in [msec - request_time, msec]; see pp_over_admitted).
+over=$(pp_over_admitted "$GLIMIT" 1000)
 pp_check '[ "$over" -eq 0 ]' "$over global windows held more than $GLIMIT admissions"
 
 # Dead windows were reclaimed: without it every admitted key would still

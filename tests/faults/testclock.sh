@@ -2,7 +2,7 @@
 # tests/faults/testclock.sh - PINGPONG_TEST_CLOCK_OFFSET_FILE moves the clock
 # of the test build only: the installed pingpong-fcgi ignores it, so an
 # environment variable cannot shift a production server's windows.
-. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 pp_setup
 
 # Nothing of the test clock is compiled into the release binary.

@@ -5,10 +5,10 @@
 # use of uninitialised memory on the request path fails.
 # pp-test-timeout: 900
 set -uo pipefail
-. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 pp_require valgrind
-logs=$(mktemp -d /tmp/pp-vgserver.XXXXXX) || exit 1
-trap 'rm -rf "$logs"' EXIT
+pp_tmpdir pp-vgserver
+logs=$PP_TMP
 export PP_WORKER_WRAPPER="$(command -v valgrind) --error-exitcode=99 --track-origins=yes --log-file=$logs/vg.%p.log"
 export PP_WORKERS=2
 rc=0

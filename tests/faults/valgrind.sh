@@ -5,7 +5,7 @@
 # pp-test-timeout: 1200
 set -uo pipefail
 B=${PP_BUILDDIR:-$(pwd)}
-. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+. "${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 pp_require valgrind
 
 if [ $# -gt 0 ]; then
@@ -23,8 +23,8 @@ fi
 # whole binaries, by hand only.
 skip=" ${PP_VALGRIND_SKIP-} "
 
-tmp=$(mktemp -d /tmp/pp-valgrind.XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+pp_tmpdir pp-valgrind
+tmp=$PP_TMP
 fails=0
 for t in "${tests[@]}"; do
 	case $skip in *" $t "*) echo "SKIP: $t (PP_VALGRIND_SKIP)"; continue ;; esac

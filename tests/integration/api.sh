@@ -4,7 +4,7 @@
 # RateLimit and Retry-After, the error rows, and Retry-After being exact.
 # Windows are long where only formats are checked, so a loaded machine (slow
 # requests) cannot let a window expire mid-check.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 
 MSG='"You have exceeded your request-limits."'

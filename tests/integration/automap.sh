@@ -2,7 +2,7 @@
 # automap.sh - db_map_size = auto through nginx: global_limit = 100000 starts
 # with no size given (the map sized from the limits), while the same limits
 # with an explicit 64M stop start-up naming db_map_size.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 
 limits=(per_key_limit=10 per_key_window=60s global_limit=100000 global_window=1s)

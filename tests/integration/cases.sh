@@ -1,7 +1,7 @@
 #!/bin/bash
 # cases.sh - sends every tests/cases folder through nginx and the FastCGI
 # workers; checks status, the "error" member, Allow, and the JSON framing.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 # Limits high enough that no case is throttled: this test is about validation.
 pp_start_server per_key_limit=100000 per_key_window=1s global_limit=100000 global_window=1s

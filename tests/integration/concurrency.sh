@@ -1,7 +1,7 @@
 #!/bin/bash
 # concurrency.sh - 16 keep-alive connections hammer one key through 4 workers
 # for a few seconds; nginx's access log must show exact sliding windows.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 pp_require wrk
 pp_start_server db_map_size=128M per_key_limit=5 per_key_window=2s global_limit=100000 global_window=1s

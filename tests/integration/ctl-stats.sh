@@ -3,7 +3,7 @@
 # walks only expired windows, so it stays quick however many keys are live.
 # make check uses 100k keys (prefill ~1-2 s); PP_CTL_KEYS=1000000 runs the
 # 1M case (prefill ~20 s on a 2-core machine; stats took 0.06 s there).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 ctl="$PP_BUILDDIR/pingpongctl" prefill="$PP_BUILDDIR/bench/prefill"
 [ -x "$ctl" ] && [ -x "$prefill" ] || pp_die "no $ctl or $prefill (build first)"

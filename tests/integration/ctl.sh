@@ -3,7 +3,7 @@
 # admissions shows 3 of 3 used; reset lets the key straight back in; reset
 # --global frees the global window; stats counts the windows; the key only
 # ever goes in on stdin and never comes out; exit codes as pingpongctl(8).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 ctl="$PP_BUILDDIR/pingpongctl"
 [ -x "$ctl" ] || pp_die "no $ctl (build first)"

@@ -4,7 +4,7 @@
 # have refused under dry_run="true", the debug log says so (without the key),
 # and the store recorded exactly what enforcing records: once dry_run is off,
 # the same key is refused at once.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 
 limits=(per_key_limit=3 per_key_window=60s global_limit=5 global_window=60s)

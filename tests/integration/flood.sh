@@ -5,7 +5,7 @@
 # 2 MiB map that the check accepts survives a flood of new keys lasting
 # several 1 s windows: no 5xx, the global limit exact, new keys still pong,
 # /readyz ready (dead windows are reclaimed as it goes).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 pp_require wrk
 

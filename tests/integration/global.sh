@@ -2,7 +2,7 @@
 # global.sh - the global limit across distinct keys: one by one (the 429 names
 # the "global" limit), then under load with a new key per request through 4
 # workers, where nginx's access log must show exact sliding windows.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 pp_require wrk
 

@@ -2,7 +2,7 @@
 # globaloff.sh - global_limit = off through nginx: many distinct keys pass
 # (the default 2 per second would refuse most), the quota headers carry only
 # the per-key item, and a refusal is always the per-key limit's.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 
 pp_start_server per_key_limit=2 per_key_window=60s global_limit=off global_window=1s

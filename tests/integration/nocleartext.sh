@@ -1,7 +1,7 @@
 #!/bin/bash
 # nocleartext.sh - the secret key never reaches the LMDB files or the logs in
 # clear, even at log_level = debug and for refused or invalid requests.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 pp_start_server per_key_limit=2 per_key_window=60s global_limit=1000 global_window=1s log_level=debug
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # noquota.sh - invalid requests and refusals consume no quota, per key or
 # global: after a flood of them, exactly the limits' worth of pings pass.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 pp_start_server per_key_limit=2 per_key_window=60s global_limit=3 global_window=60s
 

@@ -2,7 +2,7 @@
 # restart.sh - the windows live in LMDB, not in a worker: restarting every
 # worker keeps a throttled key throttled, and a worker killed with -9 leaves
 # the others (and its replacement) answering.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 pp_setup
 pp_start_server per_key_limit=3 per_key_window=60s global_limit=1000 global_window=1s
 

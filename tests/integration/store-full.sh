@@ -4,7 +4,7 @@
 # with Retry-After: 1, refusals still answered from the snapshot, /readyz 503,
 # few log lines, recovery once the reader goes, and with fail_open = yes the
 # same situation admitted.
-. "$PP_SRCDIR/tests/integration/lib.sh"
+. "$PP_SRCDIR/tests/lib.sh"
 pp_setup
 pp_require wrk
 hold="$PP_BUILDDIR/tests/integration/hold-reader"

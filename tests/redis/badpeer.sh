@@ -4,8 +4,7 @@
 # (NOPERM) and one that rejects the password; each is a 503 with one clear
 # log line, and the workers live on.
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
+pp_redis_setup
 pp_redis_start
 secret=$(pp_key_secret)
 export PP_WORKERS=2

@@ -3,8 +3,7 @@
 # LMDB gives them, keys only as keyed hashes under one hash tag, every key
 # expiring, NOSCRIPT after SCRIPT FLUSH, /metrics series, /readyz with Redis away.
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
+pp_redis_setup
 pp_redis_start
 secret=$(pp_key_secret)
 PP_WORKERS=2 pp_start_server store=redis "redis_url=unix:$PP_REDIS_SOCK" "key_secret_file=$secret" \

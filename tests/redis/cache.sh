@@ -3,8 +3,7 @@
 # honoured at once (entries carry their limits), a reset (the key deleted in
 # Redis) is seen within refusal_cache_max, and cache hits are counted.
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
+pp_redis_setup
 pp_redis_start
 secret=$(pp_key_secret)
 export PP_WORKERS=2

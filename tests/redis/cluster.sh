@@ -4,38 +4,12 @@
 # does not own the slot follows MOVED, and during a slot migration it follows
 # ASK (ASKING, and a NOSCRIPT reload on the importing node).
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
+pp_redis_setup
 secret=$(pp_key_secret)
 export PP_WORKERS=1
 
-ports=()
-for n in 1 2 3; do
-	port=$(pp_free_port) || pp_die "no free port"
-	mkdir -p "$PP_TMP/c$n"
-	redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
-		--cluster-config-file "$PP_TMP/c$n/nodes.conf" --cluster-port 0 --dir "$PP_TMP/c$n" \
-		--save '' --appendonly no --logfile "$PP_TMP/c$n/redis.log" </dev/null >/dev/null 2>&1 &
-	pp_track $!
-	ports+=("$port")
-done
-for port in "${ports[@]}"; do
-	for i in $(seq 1 100); do
-		[ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ] && break
-		sleep 0.05
-	done
-done
-redis-cli --cluster create "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" \
-	--cluster-yes >"$PP_TMP/cluster-create.log" 2>&1 || pp_die "cluster create failed: $(tail -n 3 "$PP_TMP/cluster-create.log")"
-for i in $(seq 1 100); do
-	ok=0
-	for port in "${ports[@]}"; do
-		redis-cli -p "$port" CLUSTER INFO | grep -q '^cluster_state:ok' && ok=$((ok + 1))
-	done
-	[ "$ok" = 3 ] && break
-	sleep 0.1
-done
-[ "$ok" = 3 ] || pp_die "the cluster did not come up"
+pp_redis_cluster 3 0
+ports=("${PP_CLUSTER_PORTS[@]}")
 
 slot=$(redis-cli -p "${ports[0]}" CLUSTER KEYSLOT pp)
 # The node owning the slot, and another one.

@@ -6,9 +6,7 @@
 # (maxmemory + noeviction: a clear error, nothing admitted). on_store_error =
 # local has its own test (local.sh).
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
-pp_require wrk
+pp_redis_setup wrk
 secret=$(pp_key_secret)
 export PP_WORKERS=2
 PP_REDIS_PORT=$(pp_free_port)
@@ -96,13 +94,7 @@ pp_log "SIGSTOP: $n503 of 20 answered 503, slowest $smax s in nginx, $max ms in 
 pp_check '[ "$n503" -eq 20 ]' "only $n503 of 20 pings answered 503 with Redis stopped"
 pp_check '[ "$slow" -eq 0 ]' "$slow requests took over 0.35 s in nginx with Redis stopped (slowest $smax s, redis_timeout 100ms)"
 pp_check '[ "$max" -lt 1500 ]' "a request waited $max ms with Redis stopped (redis_timeout 100ms)"
-ok=0
-for i in $(seq 1 30); do
-	pp_ping "continued-$i"
-	[ "$PP_STATUS" = 200 ] && { ok=1; break; }
-	sleep 0.1
-done
-pp_check '[ "$ok" = 1 ]' "no 200 within 3 s of SIGCONT"
+pp_ping_until_200 30 0.1 'continued-%d' || pp_fail "no 200 within 3 s of SIGCONT"
 pp_check 'grep -q "redis store back" "$PP_TMP/s/workers.log"' "no 'redis store back' line"
 
 # --- a full Redis: noeviction refuses the script's writes --------------------

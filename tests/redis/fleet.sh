@@ -5,9 +5,7 @@
 # windows. The same one-key run on LMDB (each host its own) shows the 2x the
 # Redis store is built to fix: the control that lets this test fail.
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
-pp_require wrk
+pp_redis_setup wrk
 pp_redis_start
 secret=$(pp_key_secret)
 export PP_WORKERS=2

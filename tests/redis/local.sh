@@ -2,8 +2,7 @@
 # local.sh - on_store_error = local: with Redis away each host decides from
 # its own LMDB windows, exact per host (the generic layer's fallback).
 . "$(dirname "$0")/lib.sh"
-pp_setup
-pp_redis_require
+pp_redis_setup
 secret=$(pp_key_secret)
 PP_WORKERS=2 pp_start_server store=redis "redis_url=redis://127.0.0.1:$(pp_free_port)/0" \
 	"key_secret_file=$secret" redis_timeout=100ms redis_retry=500ms on_store_error=local \
