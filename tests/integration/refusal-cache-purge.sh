@@ -79,25 +79,25 @@ step_back() {
 
 export PP_WORKERS=2
 pp_start_server per_key_limit=3 per_key_window=3s global_limit=100000 nginx_refusal_cache=yes
-# ping KEY [BODY]: a ping as pp_ping sends it, lighter (polled below); sets
+# cping KEY [BODY]: a ping as pp_ping sends it, lighter (polled below); sets
 # PP_STATUS, and CACHE to its $upstream_cache_status from the access log.
-ping() {
+cping() {
 	PP_STATUS=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-H "x-secret-key: $1" --data-binary "${2-{\"request\":\"ping\"\}}" "$PP_URL/ping")
 	CACHE=$(tail -n 1 "$PP_ACCESS_LOG" | awk '{ print $8 }')
 }
 # The same ping, not canonical (spaces in the JSON): nginx never looks it up,
 # so it shows what pingpong itself decides.
-probe() { ping "$1" '{ "request": "ping" }'; }
+probe() { cping "$1" '{ "request": "ping" }'; }
 # refuse_cached KEY: pings KEY until refused, then once more, which must come
 # from nginx's cache (bounded).
 refuse_cached() {
 	local i
 	for i in $(seq 1 12); do
-		ping "$1"
+		cping "$1"
 		[ "$PP_STATUS" = 429 ] && break
 	done
-	ping "$1"
+	cping "$1"
 	[ "$PP_STATUS $CACHE" = "429 HIT" ] || pp_fail "$1: the refusal was not cached ($PP_STATUS $CACHE)"
 }
 # probe_until_admitted KEY SECONDS: probes KEY every 0.1 s until pingpong
@@ -128,7 +128,7 @@ purge_as_shipped
 files=$(find "$PP_TMP/cache" -type f | wc -l)
 [ "$files" -eq 0 ] || pp_fail "$files cache files left after the purge"
 for k in 1 2 3 4; do
-	ping "purge-$k"
+	cping "purge-$k"
 	[ "$CACHE" = MISS ] || pp_fail "purge-$k: after the purge the ping was $PP_STATUS $CACHE, want a MISS (reaching the server)"
 done
 
@@ -142,7 +142,7 @@ step_back 60
 probe_until_admitted clock-nopurge 6 || pp_fail "clock-nopurge: pingpong did not free the key within 6 s of the step ($PP_STATUS)"
 wrong=0
 for i in 1 2; do
-	ping clock-nopurge
+	cping clock-nopurge
 	[ "$PP_STATUS $CACHE" = "429 HIT" ] && wrong=$((wrong + 1))
 done
 pp_log "no purge: $wrong of 2 pings with room in the window refused from nginx's cache"
@@ -154,7 +154,7 @@ step_back 120
 purge_as_shipped
 probe_until_admitted clock-purge 6 || pp_fail "clock-purge: pingpong did not free the key within 6 s of the step ($PP_STATUS)"
 for i in 1 2; do
-	ping clock-purge
+	cping clock-purge
 	[ "$PP_STATUS" = 200 ] || pp_fail "after the step and the purge, ping $i of clock-purge: $PP_STATUS $CACHE, want 200"
 done
 pp_done
