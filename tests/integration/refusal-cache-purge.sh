@@ -79,6 +79,8 @@ step_back() {
 
 export PP_WORKERS=2
 pp_start_server per_key_limit=3 per_key_window=6s global_limit=100000 nginx_refusal_cache=yes
+grep -q '^env FAKETIME_TIMESTAMP_FILE;' "$PP_TMP/nginx.conf" && grep -q 'open_file_cache max=' "$PP_TMP/nginx.conf" ||
+	pp_fail "the nginx.conf written by refusal-cache-lib.sh no longer takes this test's env and open_file_cache lines"
 # cping KEY [BODY]: a ping as pp_ping sends it, lighter (polled below); sets
 # PP_STATUS, and CACHE to its $upstream_cache_status from the access log.
 cping() {
