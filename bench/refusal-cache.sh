@@ -57,11 +57,25 @@ for r in $(seq 1 "$ROUNDS"); do
 	for v in "$@"; do res[$v]+="$(run "$v" "$SECS")"$'\n'; done
 done
 med() { sort -n -k"$2","$2" <<<"${res[$1]}" | sed '/^$/d' | awk -v c="$2" '{ a[NR] = $c } END { print a[int((NR + 1) / 2)] }'; }
+# The table as bench/README.md has it, ready to paste (the cached ratio in
+# bold: the issue's target is >= 2x the floor), then the ratio to pingpong
+# without the cache, and the machine's load: ratios taken at a load above
+# the core count are not a measurement.
 f=$(med floor 1)
-echo "one-key flood, wrk -t1 -c$CONNS, $ROUNDS rounds x ${SECS}s alternated, $WORKERS workers per group; medians; load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| variant | req/s | × floor | p99 ms |"
+declare -A label=([floor]="bare libfcgi responder (floor)" [limitreq]="nginx limit_req, one key"
+	[pingpong]="pingpong" [cached]="pingpong + nginx refusal cache")
+echo "Measured $(date -u +%Y-%m-%d) on $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
+	"$ROUNDS rounds x ${SECS} s alternated, wrk -t1 -c$CONNS, $WORKERS workers per group; medians:"
+echo
+echo "| variant (one-key flood) | req/s | × floor | p99 ms |"
 echo "|---|---:|---:|---:|"
 for v in $variants; do
 	rps=$(med "$v" 1)
-	printf '| %s | %.0f | %.2f | %s |\n' "$v" "$rps" "$(awk -v a="$rps" -v b="$f" 'BEGIN { print a / b }')" "$(med "$v" 2)"
+	x=$(awk -v a="$rps" -v b="$f" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	[ "$v" = cached ] && x="**$x**"
+	printf '| %s | %.0f | %s | %s |\n' "${label[$v]}" "$rps" "$x" "$(med "$v" 2)"
 done
+echo
+awk -v c="$(med cached 1)" -v p="$(med pingpong 1)" -v f="$f" 'BEGIN {
+	printf "cache vs floor %.2fx (target >= 2x: %s), vs pingpong without it %.2fx\n",
+		(f > 0 ? c / f : 0), ((f > 0 && c / f >= 2) ? "met" : "NOT met"), (p > 0 ? c / p : 0) }'

@@ -59,6 +59,7 @@ EXTRA_DIST += tests/deploy/common.sh tests/deploy/metrics-format.sh tests/deploy
 # them in front of real workers (tests/integration/refusal-cache-lib.sh).
 nobase_dist_examples_DATA += conf/nginx/pingpong-refusal-cache.conf \
 	conf/nginx/pingpong-refusal-cache-location.conf conf/nginx/pingpong-cache-key.js
+nobase_dist_examples_DATA += conf/systemd/pingpong-cache-purge.service conf/systemd/pingpong-cache-purge.timer
 check_PROGRAMS += tests/unit/test_accel_expires
 tests_unit_test_accel_expires_SOURCES = tests/unit/test_accel_expires.c
 tests_unit_test_accel_expires_CFLAGS = $(PP_TEST_CFLAGS)

@@ -207,3 +207,7 @@ EXTRA_DIST += tests/deploy/container-fleet.sh
 # Cluster failover under load (kill -9 of the slot's master, 3+3 nodes).
 TESTS += tests/redis/failover-cluster.sh
 EXTRA_DIST += tests/redis/failover-cluster.sh
+# nginx refusal cache: the shipped purge units run as shipped, and the clock
+# stepped back (libfaketime under nginx, the test clock under the workers).
+TESTS += tests/integration/refusal-cache-purge.sh
+EXTRA_DIST += tests/integration/refusal-cache-purge.sh
