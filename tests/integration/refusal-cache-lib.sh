@@ -38,10 +38,13 @@ pp_cache_snippets() {
 }
 
 # lib.sh's writer with the cache in front of /ping (dynamic scope: the
-# locals below are what pp_nginx_conf reads).
+# locals below are what pp_nginx_conf reads; a test's own PP_NGINX_MAIN and
+# PP_NGINX_HTTP lines come after the cache's).
 pp_write_nginx_conf() {
 	pp_cache_snippets "${PP_CACHE_DIR:-$PP_TMP/cache}"
-	local PP_NGINX_MAIN=$PP_CACHE_MAIN PP_NGINX_HTTP=$PP_CACHE_HTTP
+	local PP_NGINX_MAIN="$PP_CACHE_MAIN
+${PP_NGINX_MAIN:-}" PP_NGINX_HTTP="$PP_CACHE_HTTP
+${PP_NGINX_HTTP:-}"
 	local PP_NGINX_LOG='$msec $status $request_time $request_method $uri $upstream_response_time $body_bytes_sent $upstream_cache_status'
 	local PP_NGINX_EXTRA="		client_max_body_size 16k;
 		location = /ping {

@@ -62,12 +62,10 @@ exec $PP_NGINX "\$@"
 EOF
 chmod +x "$PP_TMP/nginx-faketime"
 PP_NGINX=$PP_TMP/nginx-faketime
-eval "$(declare -f pp_write_nginx_conf | sed '1s/pp_write_nginx_conf/pp_cache_conf_unclocked/')"
-pp_write_nginx_conf() {
-	pp_cache_conf_unclocked "$@"
-	sed -i -e '1a env FAKETIME_TIMESTAMP_FILE;\nenv FAKETIME_NO_CACHE;\nenv FAKETIME_DONT_FAKE_MONOTONIC;' \
-		-e 's/^http {$/http {\n\topen_file_cache max=1000 inactive=60s;/' "$PP_TMP/nginx.conf"
-}
+PP_NGINX_MAIN="env FAKETIME_TIMESTAMP_FILE;
+env FAKETIME_NO_CACHE;
+env FAKETIME_DONT_FAKE_MONOTONIC;"
+PP_NGINX_HTTP="	open_file_cache max=1000 inactive=60s;"
 # The workers' clock: the real one plus this offset (ms; src/clock.c, test build).
 export PINGPONG_TEST_CLOCK_OFFSET_FILE=$PP_TMP/worker-clock
 echo 0 >"$PINGPONG_TEST_CLOCK_OFFSET_FILE"
