@@ -954,11 +954,13 @@ pp_redis_url_parse(const char *url, struct pp_redis_addr *out, char *err, size_t
 			return -1;
 		} else if (a.db != out->db) {
 			snprintf(err, errlen, "seed %u '%s' names db %u, seed 1 db %u: all seeds "
-			                      "share one db and user", n, one, a.db, out->db);
+			                      "share one db and user",
+			         n, one, a.db, out->db);
 			return -1;
 		} else if (strcmp(a.user, out->user) != 0) {
 			snprintf(err, errlen, "seed %u '%s' names user '%s', seed 1 '%s': all seeds "
-			                      "share one db and user", n, one, a.user, out->user);
+			                      "share one db and user",
+			         n, one, a.user, out->user);
 			return -1;
 		} else {
 			out->seed[out->nseeds++] = a.seed[0];

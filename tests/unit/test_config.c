@@ -349,7 +349,8 @@ START_TEST(test_redis_url_seeds)
 	size_t len = 0;
 
 	ck_assert_msg(pp_redis_url_parse("redis://pp@10.0.0.5:7000/2, redis://pp@[::1]:7001/2 ,redis://pp@r3/2",
-	                                 &a, err, sizeof(err)) == 0, "%s", err);
+	                                 &a, err, sizeof(err)) == 0,
+	              "%s", err);
 	ck_assert_uint_eq(a.nseeds, 3);
 	ck_assert_str_eq(a.seed[0].host, "10.0.0.5");
 	ck_assert_uint_eq(a.seed[0].port, 7000);
