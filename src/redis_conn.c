@@ -391,7 +391,7 @@ ask(struct pp_redis_conn *rc, const char *host, int port, int argc, const char *
 static int
 dial_seeds(struct pp_redis_conn *rc, char *why, size_t whylen)
 {
-	int n = rc->t.nseeds;
+	int n = rc->t.nseeds, first = rc->seed_next;
 
 	snprintf(rc->t.unix_path, sizeof(rc->t.unix_path), "%s", rc->seed_unix);
 	if (n == 0) {
@@ -399,7 +399,7 @@ dial_seeds(struct pp_redis_conn *rc, char *why, size_t whylen)
 		return rc->c ? 0 : -1;
 	}
 	for (int i = 0; i < n; i++) {
-		int k = (rc->seed_next + i) % n;
+		int k = (first + i) % n;
 		char one[200];
 
 		memcpy(rc->t.host, rc->t.seed[k].host, sizeof(rc->t.host));

@@ -207,3 +207,5 @@ EXTRA_DIST += tests/deploy/container-fleet.sh
 # Cluster failover under load (kill -9 of the slot's master, 3+3 nodes).
 TESTS += tests/redis/failover-cluster.sh
 EXTRA_DIST += tests/redis/failover-cluster.sh
+TESTS += tests/redis/cluster-seeds.sh
+EXTRA_DIST += tests/redis/cluster-seeds.sh

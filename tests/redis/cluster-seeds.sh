@@ -1,0 +1,106 @@
+#!/bin/bash
+# cluster-seeds.sh - redis_url as a list of seeds: with the first seed dead
+# (a free port, nothing listening) the workers go on to the next one, on a
+# 3-node Redis Cluster (then MOVED to the slot's owner) and on one plain
+# Redis, and admit exactly the limit under a concurrent flood; with only the
+# dead seed they answer 503 as before (on_store_error = reject).
+. "$(dirname "$0")/lib.sh"
+pp_setup
+pp_redis_require
+pp_require wrk
+secret=$(pp_key_secret)
+export PP_WORKERS=2
+LIMIT=5
+
+wait_for() { # SECONDS CMD...: polls every 0.1 s
+	local n=$(($1 * 10)) i
+	shift
+	for i in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+pong() { [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ]; }
+
+ports=()
+for n in 1 2 3; do
+	port=$(pp_free_port) || pp_die "no free port"
+	bus=$(pp_free_port) || pp_die "no free port"
+	mkdir -p "$PP_TMP/c$n"
+	redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-port "$bus" \
+		--cluster-config-file "$PP_TMP/c$n/nodes.conf" --dir "$PP_TMP/c$n" \
+		--save '' --appendonly no --logfile "$PP_TMP/c$n/redis.log" </dev/null >/dev/null 2>&1 &
+	pp_track $!
+	ports+=("$port")
+done
+for port in "${ports[@]}"; do
+	wait_for 5 pong "$port" || pp_die "node :$port did not start"
+done
+redis-cli --cluster create "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" \
+	--cluster-yes >"$PP_TMP/cluster-create.log" 2>&1 || pp_die "cluster create failed: $(tail -n 3 "$PP_TMP/cluster-create.log")"
+all_ok() {
+	local port
+	for port in "${ports[@]}"; do
+		redis-cli -p "$port" CLUSTER INFO | grep -q '^cluster_state:ok' || return 1
+	done
+}
+wait_for 20 all_ok || pp_die "the cluster did not come up"
+
+dead=$(pp_free_port) || pp_die "no free port"
+pp_check '! pp_port_in_use "$dead"' "something listens on the 'dead' port $dead"
+slot=$(redis-cli -p "${ports[0]}" CLUSTER KEYSLOT pp)
+owner=$(redis-cli -p "${ports[0]}" CLUSTER NODES | awk -v s="$slot" '{
+	for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1];
+		if (s + 0 >= r[1] + 0 && s + 0 <= r[2] + 0) { split($2, a, "[:@]"); print a[2] } } }')
+# The live seed is a node that does not own the slot: the path is dead
+# seed, live seed, MOVED to the owner.
+for p in "${ports[@]}"; do [ "$p" != "$owner" ] && { live=$p; break; }; done
+[ -n "$owner" ] && [ -n "$live" ] || pp_die "no owner of slot $slot"
+pp_log "slot $slot on :$owner; seeds :$dead (nothing there), :$live"
+
+common=("key_secret_file=$secret" redis_timeout=300ms redis_retry=200ms on_store_error=reject
+	per_key_limit=$LIMIT per_key_window=20s global_limit=off)
+
+# flood HOST KEY: 2 s of 4 connections on one key; exactly LIMIT 200s, the
+# rest 429, nothing else.
+flood() {
+	local h=$1 ok n429 other
+	PP_WRK_KEY=$2 pp_host_load "$h" 2 4
+	wait "$PP_LAST_LOAD"
+	ok=$(awk '$5 == "/ping" && $2 == 200' "$PP_TMP/$h/access.log" | wc -l)
+	n429=$(awk '$5 == "/ping" && $2 == 429' "$PP_TMP/$h/access.log" | wc -l)
+	other=$(awk '$5 == "/ping" && $2 != 200 && $2 != 429 && $2 != 499' "$PP_TMP/$h/access.log" | wc -l)
+	pp_log "$h: $ok admitted, $n429 refused, $other other answers"
+	pp_check '[ "$ok" = "$LIMIT" ]' "$h: $ok admissions of one key, limit $LIMIT"
+	pp_check '[ "$n429" -ge 10 ]' "$h: only $n429 refusals: did the flood run?"
+	pp_check '[ "$other" = 0 ]' "$h: $other answers other than 200/429: $(awk '$2 != 200 && $2 != 429 { print $2 }' "$PP_TMP/$h/access.log" | sort | uniq -c | tr '\n' ' ')"
+	pp_check '! grep -q "redis store lost" "$PP_TMP/$h/workers.log"' \
+		"$h: a worker lost the store: $(grep redis "$PP_TMP/$h/workers.log" | tail -n 2)"
+}
+
+# --- Cluster: dead seed first, then a live node --------------------------
+pp_host_start cs store=redis "redis_url=redis://127.0.0.1:$dead/0, redis://127.0.0.1:$live/0" "${common[@]}"
+pp_check 'grep -q "seeds 127.0.0.1:$dead, 127.0.0.1:$live" "$PP_TMP/cs/workers.log"' \
+	"the start-up line does not list both seeds: $(grep -m1 redis "$PP_TMP/cs/workers.log")"
+flood cs seeds-cluster
+keys=$(redis-cli -p "$owner" --scan --pattern '*' | grep -c .)
+pp_check '[ "$keys" -ge 1 ]' "nothing stored on the slot's owner :$owner"
+pp_host_stop cs
+
+# --- Cluster: the dead seed alone fails as before ------------------------
+pp_host_start cd store=redis "redis_url=redis://127.0.0.1:$dead/0" "${common[@]}"
+PP_URL=$PP_HOST_URL_cd
+for i in 1 2 3; do
+	pp_ping seeds-dead
+	pp_expect_status 503
+	pp_expect_json .error '"store_unavailable"'
+done
+pp_check 'grep -q "redis store lost: connect" "$PP_TMP/cd/workers.log"' \
+	"no 'lost' line for the dead seed: $(grep redis "$PP_TMP/cd/workers.log" | tail -n 2)"
+pp_host_stop cd
+
+# --- One plain Redis: "dead,live" -----------------------------------------
+pp_redis_start
+pp_host_start ps store=redis "redis_url=redis://127.0.0.1:$dead/0,$PP_REDIS_URL" "${common[@]}"
+flood ps seeds-plain
+pp_check '[ "$(pp_redis_cli --scan | grep -c .)" -ge 1 ]' "nothing stored on the plain Redis"
+pp_host_stop ps
+pp_done
