@@ -792,7 +792,7 @@ parse_db(const char *s, unsigned *out)
 
 /* host, [v6] or host:port; port defaults to 6379. */
 static int
-parse_hostport(const char *s, size_t len, struct pp_redis_addr *out, char *err, size_t errlen)
+parse_hostport(const char *s, size_t len, struct pp_redis_node *out, char *err, size_t errlen)
 {
 	const char *host = s, *colon = NULL;
 	size_t hlen;
@@ -836,8 +836,9 @@ parse_hostport(const char *s, size_t len, struct pp_redis_addr *out, char *err, 
 	return 0;
 }
 
-int
-pp_redis_url_parse(const char *url, struct pp_redis_addr *out, char *err, size_t errlen)
+/* One URL of the list: at most one seed in out (nseeds 0 or 1). */
+static int
+parse_one(const char *url, struct pp_redis_addr *out, char *err, size_t errlen)
 {
 	static const char tcp[] = "redis://", unix_[] = "unix:";
 	memset(out, 0, sizeof(*out));
@@ -886,13 +887,88 @@ pp_redis_url_parse(const char *url, struct pp_redis_addr *out, char *err, size_t
 		alen -= ulen + 1;
 		p = at + 1;
 	}
-	if (parse_hostport(p, alen, out, err, errlen))
+	if (parse_hostport(p, alen, &out->seed[0], err, errlen))
 		return -1;
+	out->nseeds = 1;
 	if (slash && slash[1] && parse_db(slash + 1, &out->db)) {
 		snprintf(err, errlen, "the database after '/' must be a number from 0 to 65535");
 		return -1;
 	}
 	return 0;
+}
+
+/* Trims spaces at both ends of [*p, *p + *len). */
+static void
+trim_span(const char **p, size_t *len)
+{
+	while (*len && **p == ' ') {
+		(*p)++;
+		(*len)--;
+	}
+	while (*len && (*p)[*len - 1] == ' ')
+		(*len)--;
+}
+
+/* The seeds are one way in each to one Redis (a Cluster, or a primary behind
+ * several addresses), so they must agree on what the session is. */
+int
+pp_redis_url_parse(const char *url, struct pp_redis_addr *out, char *err, size_t errlen)
+{
+	const char *p = url;
+	unsigned n = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (1) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		struct pp_redis_addr a;
+		char one[512], why[200];
+
+		trim_span(&p, &len);
+		n++;
+		if (len == 0 && (comma || n > 1)) {
+			snprintf(err, errlen, "seed %u of the list is empty", n);
+			return -1;
+		}
+		if (n > PP_REDIS_SEEDS_MAX) {
+			snprintf(err, errlen, "at most %d seeds", PP_REDIS_SEEDS_MAX);
+			return -1;
+		}
+		if (len >= sizeof(one)) {
+			snprintf(err, errlen, "seed %u is too long", n);
+			return -1;
+		}
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (parse_one(one, &a, why, sizeof(why))) {
+			if (n == 1 && !comma)
+				snprintf(err, errlen, "%s", why);
+			else
+				snprintf(err, errlen, "seed %u '%s': %s", n, one, why);
+			return -1;
+		}
+		if (n == 1) {
+			*out = a;
+		} else if (a.unix_path[0] || out->unix_path[0]) {
+			snprintf(err, errlen, "a unix: socket is the only address: no list with it");
+			return -1;
+		} else if (a.db != out->db) {
+			snprintf(err, errlen, "seed %u '%s' names db %u, seed 1 db %u: all seeds "
+			                      "share one db and user",
+			         n, one, a.db, out->db);
+			return -1;
+		} else if (strcmp(a.user, out->user) != 0) {
+			snprintf(err, errlen, "seed %u '%s' names user '%s', seed 1 '%s': all seeds "
+			                      "share one db and user",
+			         n, one, a.user, out->user);
+			return -1;
+		} else {
+			out->seed[out->nseeds++] = a.seed[0];
+		}
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
 }
 
 static int
@@ -930,14 +1006,9 @@ sentinels_hook(struct pp_config *cfg, const char *v, char *err, size_t errlen)
 	while (1) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		struct pp_redis_addr a;
+		struct pp_redis_node a;
 		char why[256];
-		while (len && *p == ' ') {
-			p++;
-			len--;
-		}
-		while (len && p[len - 1] == ' ')
-			len--;
+		trim_span(&p, &len);
 		if (parse_hostport(p, len, &a, why, sizeof(why))) {
 			snprintf(err, errlen, "redis_sentinels: '%.*s': %s", (int)len, p, why);
 			return -1;

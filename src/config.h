@@ -26,11 +26,21 @@ enum pp_on_error {
 	PP_ON_ERROR_LOCAL
 };
 
-/* redis_url, parsed: redis://[user[:password]@]host[:port][/db] or
- * unix:/path/to/socket[?db=N]. Exactly one of host and unix_path is set. */
-struct pp_redis_addr {
-	char host[256]; /* a name, an IPv4 or an IPv6 address (no brackets) */
+/* One Redis node: a name, an IPv4 or an IPv6 address (no brackets), a port. */
+struct pp_redis_node {
+	char host[256];
 	unsigned port;
+};
+
+#define PP_REDIS_SEEDS_MAX 8
+
+/* redis_url, parsed: a comma-separated list of up to PP_REDIS_SEEDS_MAX
+ * redis://[user@]host[:port][/db] seeds (one Cluster or primary reached
+ * through any of them: they share user and db), or one
+ * unix:/path/to/socket[?db=N]. Either nseeds > 0 or unix_path is set. */
+struct pp_redis_addr {
+	struct pp_redis_node seed[PP_REDIS_SEEDS_MAX];
+	unsigned nseeds;     /* 0 with unix_path */
 	char unix_path[108]; /* sizeof(sun_path) */
 	char user[128];      /* empty: no ACL user (AUTH with the password only) */
 	unsigned db;
@@ -105,7 +115,8 @@ int pp_config_set(struct pp_config *cfg, const char *key, const char *value,
  * listing (the docs check reads the key names from it). */
 void pp_config_print(const struct pp_config *cfg, FILE *f);
 
-/* Parses a redis_url into out. Pure. Returns 0, or -1 with a reason in err
+/* Parses a redis_url (one URL or a comma-separated list of seeds) into
+ * out. Pure. Returns 0, or -1 with a reason in err
  * (out is then unspecified). */
 int pp_redis_url_parse(const char *url, struct pp_redis_addr *out, char *err, size_t errlen);
 

@@ -25,8 +25,10 @@ pp_redis_conn_init(struct pp_redis_conn *rc, const struct pp_redis_target *t)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->t = *t;
-	snprintf(rc->seed_host, sizeof(rc->seed_host), "%s", t->host);
-	rc->seed_port = t->port;
+	if (t->nseeds > 0) {
+		memcpy(rc->t.host, t->seed[0].host, sizeof(rc->t.host));
+		rc->t.port = t->seed[0].port;
+	}
 	snprintf(rc->seed_unix, sizeof(rc->seed_unix), "%s", t->unix_path);
 }
 
@@ -57,6 +59,10 @@ pp_redis_fail(struct pp_redis_conn *rc, const char *why)
 {
 	unsigned long n;
 
+	/* A failed connection's seed goes last: it may be dead, or stopped
+	 * (accepting TCP, answering nothing), while the others are up. */
+	if (rc->c != NULL && rc->t.nseeds > 0)
+		rc->seed_next = (rc->seed_cur + 1) % rc->t.nseeds;
 	drop(rc);
 	/* A stopped Redis still accepts TCP connections: without the hold-off
 	 * every request would wait the full timeout. */
@@ -378,30 +384,56 @@ ask(struct pp_redis_conn *rc, const char *host, int port, int argc, const char *
 	return r;
 }
 
-/* A fresh connection: to the master Sentinel names now, or else to the
- * configured node. Returns 0, or -1 with the reason in why. */
+/* No Sentinel: the seeds in turn from seed_next, each bounded by the
+ * timeout, until one answers (with AUTH and SELECT done); a node that is
+ * not the slot's owner answers MOVED (one hop per reconnect). Returns 0, or
+ * -1 with the reason in why (the last seed's, with the count). */
+static int
+dial_seeds(struct pp_redis_conn *rc, char *why, size_t whylen)
+{
+	int n = rc->t.nseeds, first = rc->seed_next;
+
+	snprintf(rc->t.unix_path, sizeof(rc->t.unix_path), "%s", rc->seed_unix);
+	if (n == 0) {
+		rc->c = dial(&rc->t, NULL, 0, why, whylen);
+		return rc->c ? 0 : -1;
+	}
+	for (int i = 0; i < n; i++) {
+		int k = (first + i) % n;
+		char one[200];
+
+		memcpy(rc->t.host, rc->t.seed[k].host, sizeof(rc->t.host));
+		rc->t.port = rc->t.seed[k].port;
+		rc->c = dial(&rc->t, NULL, 0, one, sizeof(one));
+		if (rc->c != NULL) {
+			rc->seed_cur = k;
+			return 0;
+		}
+		rc->seed_next = (k + 1) % n;
+		if (n == 1)
+			snprintf(why, whylen, "%s", one);
+		else
+			snprintf(why, whylen, "none of %d seeds answered (last %.100s:%d: %.150s)", n,
+			         rc->t.host, rc->t.port, one);
+	}
+	return -1;
+}
+
+/* A fresh connection: to the master Sentinel names now, or else through
+ * the seeds. Returns 0, or -1 with the reason in why. */
 static int
 reconnect(struct pp_redis_conn *rc, char *why, size_t whylen)
 {
-	if (rc->t.nsentinels > 0) {
-		/* Every fresh connection asks where the master is now: after
-		 * any error (a failover's READONLY included) the next try
-		 * follows it. */
-		if (discover(rc, why, whylen) != 0)
-			return -1;
-	} else {
-		/* Start at the configured node; it answers MOVED if the slot
-		 * lives elsewhere now (one hop per reconnect). */
-		snprintf(rc->t.host, sizeof(rc->t.host), "%s", rc->seed_host);
-		rc->t.port = rc->seed_port;
-		snprintf(rc->t.unix_path, sizeof(rc->t.unix_path), "%s", rc->seed_unix);
-	}
+	if (rc->t.nsentinels == 0)
+		return dial_seeds(rc, why, whylen);
+	/* Every fresh connection asks where the master is now: after any
+	 * error (a failover's READONLY included) the next try follows it. */
+	if (discover(rc, why, whylen) != 0)
+		return -1;
 	rc->c = dial(&rc->t, NULL, 0, why, whylen);
 	if (rc->c == NULL)
 		return -1;
-	if (rc->t.nsentinels > 0 && check_primary(rc->c, &rc->t, why, whylen) != 0)
-		return -1;
-	return 0;
+	return check_primary(rc->c, &rc->t, why, whylen);
 }
 
 /* MOVED: the slot lives elsewhere now, so that node is ours from here. */

@@ -11,9 +11,17 @@
 
 #include "log.h"
 
+/* One node's address. */
+struct pp_redis_hostport {
+	char host[256];
+	int port;
+};
+
+#define PP_REDIS_NODES_MAX 8
+
 /* Where Redis is and how to talk to it; filled from the config. */
 struct pp_redis_target {
-	char host[256]; /* TCP host, or "" when unix_path is set */
+	char host[256]; /* the TCP node in use (seed[0] at first), or "" with unix_path */
 	int port;
 	char unix_path[108]; /* a unix socket, or "" */
 	char user[128];      /* ACL user for AUTH, or "" (password only) */
@@ -21,13 +29,14 @@ struct pp_redis_target {
 	int db;              /* SELECTed when not 0 */
 	int64_t timeout_ms;  /* bounds connect and every command */
 	int64_t retry_ms;    /* after a failure, no new try for this long */
+	/* redis_url's TCP seeds: a fresh connection (no Sentinel) tries them
+	 * in turn, each bounded by timeout_ms. 0 with unix_path. */
+	int nseeds;
+	struct pp_redis_hostport seed[PP_REDIS_NODES_MAX];
 	/* Sentinel: when nsentinels > 0, every connect first asks them (in
 	 * order, each bounded by timeout_ms, no AUTH) where master is. */
 	int nsentinels;
-	struct {
-		char host[256];
-		int port;
-	} sentinel[8];
+	struct pp_redis_hostport sentinel[PP_REDIS_NODES_MAX];
 	char master[128];
 };
 
@@ -39,11 +48,12 @@ struct pp_redis_conn {
 	struct pp_log_limit loglim;
 	struct pp_log_limit trylim; /* TRYAGAIN lines */
 	char why[160];              /* the last failure, for the log */
-	/* The configured node (redis_url): t.host/port follow MOVED, but a
-	 * fresh connection after a failure starts here again, since the node
-	 * a MOVED named may be the one that died (a Cluster failover). */
-	char seed_host[256];
-	int seed_port;
+	/* t.host/port follow MOVED, but a fresh connection starts at a seed
+	 * again (the node a MOVED named may be the one that died: a Cluster
+	 * failover): at seed_next, the one after the seed whose connection
+	 * last failed, so a dead or stopped seed is not the first tried. */
+	int seed_next;
+	int seed_cur; /* the seed rc->c was reached through */
 	char seed_unix[108];
 };
 

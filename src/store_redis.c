@@ -18,6 +18,8 @@
  * refused keys than that only costs Redis calls, never exactness. */
 #define RCACHE_SLOTS 4096
 
+_Static_assert(PP_REDIS_SEEDS_MAX <= PP_REDIS_NODES_MAX, "every redis_url seed fits the target");
+
 struct redis_be {
 	struct pp_redis_conn conn;
 	char prefix[64];
@@ -55,7 +57,7 @@ sentinels(struct pp_redis_target *t, const char *list)
 static int
 redis_check(const struct pp_config *cfg, char *err, size_t errlen)
 {
-	if (!cfg->redis.host[0] && !cfg->redis.unix_path[0]) {
+	if (cfg->redis.nseeds == 0 && !cfg->redis.unix_path[0]) {
 		snprintf(err, errlen, "redis_url: no Redis address (redis://HOST:PORT/DB or unix:PATH)");
 		return -1;
 	}
@@ -71,6 +73,19 @@ redis_check(const struct pp_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* "host:port" or "seeds host:port, host:port, ..." (IPv6 in brackets). */
+static void
+seeds_text(const struct pp_redis_addr *a, char *out, size_t cap)
+{
+	size_t len = (size_t)snprintf(out, cap, "%s", a->nseeds > 1 ? "seeds " : "");
+
+	for (unsigned i = 0; i < a->nseeds && len < cap; i++) {
+		bool v6 = strchr(a->seed[i].host, ':') != NULL;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s:%u", i ? ", " : "", v6 ? "[" : "",
+		                        a->seed[i].host, v6 ? "]" : "", a->seed[i].port);
+	}
+}
+
 static void
 redis_describe(const struct pp_config *cfg, char *out, size_t cap)
 {
@@ -81,7 +96,7 @@ redis_describe(const struct pp_config *cfg, char *out, size_t cap)
 	else if (cfg->redis.unix_path[0])
 		snprintf(where, sizeof(where), "unix:%s", cfg->redis.unix_path);
 	else
-		snprintf(where, sizeof(where), "%s:%u", cfg->redis.host, cfg->redis.port);
+		seeds_text(&cfg->redis, where, sizeof(where));
 	snprintf(out, cap, "%s db %u%s%s, prefix %s, timeout %lld ms, retry %lld ms, refusal cache %s",
 	         where, cfg->redis.db, cfg->redis.user[0] ? ", user " : "", cfg->redis.user,
 	         cfg->redis_prefix, (long long)cfg->redis_timeout_ms, (long long)cfg->redis_retry_ms,
@@ -118,8 +133,11 @@ open_be(void **out, const struct pp_config *cfg, bool files)
 	if (be == NULL)
 		return PP_STORE_ENOMEM;
 	memset(&t, 0, sizeof(t));
-	snprintf(t.host, sizeof(t.host), "%s", cfg->redis.host);
-	t.port = (int)cfg->redis.port;
+	for (unsigned i = 0; i < cfg->redis.nseeds; i++) {
+		snprintf(t.seed[i].host, sizeof(t.seed[i].host), "%s", cfg->redis.seed[i].host);
+		t.seed[i].port = (int)cfg->redis.seed[i].port;
+	}
+	t.nseeds = (int)cfg->redis.nseeds;
 	snprintf(t.unix_path, sizeof(t.unix_path), "%s", cfg->redis.unix_path);
 	snprintf(t.user, sizeof(t.user), "%s", cfg->redis.user);
 	snprintf(t.password, sizeof(t.password), "%s", cfg->redis_password);

@@ -211,3 +211,6 @@ EXTRA_DIST += tests/redis/failover-cluster.sh
 # stepped back (libfaketime under nginx, the test clock under the workers).
 TESTS += tests/integration/refusal-cache-purge.sh
 EXTRA_DIST += tests/integration/refusal-cache-purge.sh
+# redis_url as a list of seeds (a dead first seed; Cluster and plain).
+TESTS += tests/redis/cluster-seeds.sh
+EXTRA_DIST += tests/redis/cluster-seeds.sh

@@ -163,6 +163,16 @@ static const char *bad_lines[] = {
 	"redis_url = unix:relative.sock",
 	"redis_url = unix:/run/r.sock?db=x",
 	"redis_url =",
+	"redis_url = redis://a:7000,",
+	"redis_url = ,redis://a:7000",
+	"redis_url = redis://a:7000,,redis://b:7001",
+	"redis_url = redis://a:7000/0,redis://b:7001/1",
+	"redis_url = redis://u@a:7000,redis://b:7001",
+	"redis_url = unix:/run/r.sock,redis://b:7001",
+	"redis_url = redis://b:7001,unix:/run/r.sock",
+	"redis_url = redis://b:7001,http://c:7002",
+	"redis_url = redis://a:1,redis://a:2,redis://a:3,redis://a:4,redis://a:5,"
+	"redis://a:6,redis://a:7,redis://a:8,redis://a:9",
 	"redis_prefix = {pp}",
 	"redis_prefix =",
 	"redis_timeout = 0ms",
@@ -321,11 +331,82 @@ START_TEST(test_redis_url_good)
 	char err[256] = "";
 
 	ck_assert_msg(pp_redis_url_parse(u->url, &a, err, sizeof(err)) == 0, "%s: %s", u->url, err);
-	ck_assert_str_eq(a.host, u->host);
+	ck_assert_uint_eq(a.nseeds, u->host[0] ? 1 : 0);
+	ck_assert_str_eq(a.seed[0].host, u->host);
 	ck_assert_str_eq(a.unix_path, u->unix_path);
 	ck_assert_str_eq(a.user, u->user);
-	ck_assert_uint_eq(a.port, u->port);
+	ck_assert_uint_eq(a.seed[0].port, u->port);
 	ck_assert_uint_eq(a.db, u->db);
+}
+END_TEST
+
+/* A list of seeds: in order, spaces around the commas allowed, the shared
+ * user and db kept once; up to PP_REDIS_SEEDS_MAX. */
+START_TEST(test_redis_url_seeds)
+{
+	struct pp_redis_addr a;
+	char err[256] = "", eight[512];
+	size_t len = 0;
+
+	ck_assert_msg(pp_redis_url_parse("redis://pp@10.0.0.5:7000/2, redis://pp@[::1]:7001/2 ,redis://pp@r3/2",
+	                                 &a, err, sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_uint_eq(a.nseeds, 3);
+	ck_assert_str_eq(a.seed[0].host, "10.0.0.5");
+	ck_assert_uint_eq(a.seed[0].port, 7000);
+	ck_assert_str_eq(a.seed[1].host, "::1");
+	ck_assert_uint_eq(a.seed[1].port, 7001);
+	ck_assert_str_eq(a.seed[2].host, "r3");
+	ck_assert_uint_eq(a.seed[2].port, 6379);
+	ck_assert_str_eq(a.user, "pp");
+	ck_assert_uint_eq(a.db, 2);
+	ck_assert_str_eq(a.unix_path, "");
+	/* A db left out is 0 and matches an explicit /0. */
+	ck_assert_int_eq(pp_redis_url_parse("redis://a:1/0,redis://b:2", &a, err, sizeof(err)), 0);
+	ck_assert_uint_eq(a.nseeds, 2);
+	for (int i = 1; i <= PP_REDIS_SEEDS_MAX; i++)
+		len += (size_t)snprintf(eight + len, sizeof(eight) - len, "%sredis://n%d:700%d",
+		                        i > 1 ? "," : "", i, i);
+	ck_assert_msg(pp_redis_url_parse(eight, &a, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(a.nseeds, PP_REDIS_SEEDS_MAX);
+	ck_assert_str_eq(a.seed[PP_REDIS_SEEDS_MAX - 1].host, "n8");
+	ck_assert_uint_eq(a.seed[PP_REDIS_SEEDS_MAX - 1].port, 7008);
+}
+END_TEST
+
+struct seeds_error {
+	const char *url, *says;
+};
+
+/* What a bad list's error says, after naming the key; the old list stays. */
+static const struct seeds_error seeds_errors[] = {
+	{ "redis://a:7000,", "seed 2 of the list is empty" },
+	{ "redis://a:7000, ,redis://b", "seed 2 of the list is empty" },
+	{ "redis://a:7000/0,redis://b:7001/1", "seed 2 'redis://b:7001/1' names db 1, seed 1 db 0" },
+	{ "redis://u@a,redis://v@b", "seed 2 'redis://v@b' names user 'v', seed 1 'u'" },
+	{ "unix:/run/r.sock,redis://b", "a unix: socket is the only address" },
+	{ "redis://a,redis://b:0", "seed 2 'redis://b:0': the port must be" },
+	{ "redis://1,redis://2,redis://3,redis://4,redis://5,redis://6,redis://7,redis://8,redis://9",
+	  "at most 8 seeds" },
+};
+
+START_TEST(test_redis_url_seeds_bad)
+{
+	const struct seeds_error *e = &seeds_errors[_i];
+	struct pp_config c;
+	char err[512] = "", want[300];
+
+	pp_config_defaults(&c);
+	ck_assert_int_eq(pp_config_set(&c, "redis_url", "redis://a:1,redis://b:2", err, sizeof(err)), 0);
+	ck_assert_int_eq(pp_config_set(&c, "redis_url", e->url, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "redis_url: '%s': ", e->url);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "'%s': error does not name the key: %s",
+	              e->url, err);
+	ck_assert_msg(strstr(err, e->says) != NULL, "'%s': error '%s' does not say '%s'", e->url, err,
+	              e->says);
+	ck_assert_str_eq(c.redis_url, "redis://a:1,redis://b:2");
+	ck_assert_uint_eq(c.redis.nseeds, 2);
+	ck_assert_str_eq(c.redis.seed[1].host, "b");
 }
 END_TEST
 
@@ -338,8 +419,9 @@ START_TEST(test_redis_keys)
 
 	pp_config_defaults(&c);
 	ck_assert_str_eq(c.store, "lmdb");
-	ck_assert_str_eq(c.redis.host, "127.0.0.1");
-	ck_assert_uint_eq(c.redis.port, 6379);
+	ck_assert_uint_eq(c.redis.nseeds, 1);
+	ck_assert_str_eq(c.redis.seed[0].host, "127.0.0.1");
+	ck_assert_uint_eq(c.redis.seed[0].port, 6379);
 	ck_assert_str_eq(c.redis_prefix, "pp");
 	ck_assert_int_eq(c.redis_timeout_ms, 50);
 	ck_assert_int_eq(c.redis_retry_ms, 1000);
@@ -358,9 +440,9 @@ START_TEST(test_redis_keys)
 	           "redis_master = mymaster\n");
 	ck_assert_msg(pp_config_load_file(&c, path, false, err, sizeof(err)) == 0, "load: %s", err);
 	ck_assert_str_eq(c.store, "redis");
-	ck_assert_str_eq(c.redis.host, "10.1.2.3");
+	ck_assert_str_eq(c.redis.seed[0].host, "10.1.2.3");
 	ck_assert_str_eq(c.redis.user, "pp");
-	ck_assert_uint_eq(c.redis.port, 7001);
+	ck_assert_uint_eq(c.redis.seed[0].port, 7001);
 	ck_assert_uint_eq(c.redis.db, 4);
 	ck_assert_str_eq(c.redis_prefix, "pp-prod");
 	ck_assert_int_eq(c.redis_timeout_ms, 20);
@@ -371,7 +453,7 @@ START_TEST(test_redis_keys)
 	ck_assert_str_eq(c.redis_master, "mymaster");
 	ck_assert_int_eq(pp_config_set(&c, "redis_url", "redis://a:b@h", err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "redis_url") != NULL, "error does not name the key: %s", err);
-	ck_assert_str_eq(c.redis.host, "10.1.2.3");
+	ck_assert_str_eq(c.redis.seed[0].host, "10.1.2.3");
 	ck_assert_str_eq(c.redis_url, "redis://pp@10.1.2.3:7001/4");
 	/* fail_open is a synonym of on_store_error's first two values. */
 	ck_assert_int_eq(pp_config_set(&c, "fail_open", "yes", err, sizeof(err)), 0);
@@ -520,7 +602,7 @@ main(void)
 {
 	const TTest *tests[] = { test_defaults, test_file, test_file_on_top, test_missing_file,
 		                 test_set_direct, test_env_wins, test_env_bad_value, test_env_empty,
-		                 test_map_must_hold_the_live_windows, test_redis_keys,
+		                 test_map_must_hold_the_live_windows, test_redis_keys, test_redis_url_seeds,
 		                 test_key_secret_file, test_store_check, test_redis_password,
 		                 test_print_round_trip, NULL };
 	Suite *s = suite_create("config");
@@ -528,5 +610,7 @@ main(void)
 
 	tcase_add_loop_test(tc, test_bad_line, 0, (int)(sizeof(bad_lines) / sizeof(bad_lines[0])));
 	tcase_add_loop_test(tc, test_redis_url_good, 0, (int)(sizeof(good_urls) / sizeof(good_urls[0])));
+	tcase_add_loop_test(tc, test_redis_url_seeds_bad, 0,
+	                    (int)(sizeof(seeds_errors) / sizeof(seeds_errors[0])));
 	return pp_test_run(s);
 }

@@ -414,7 +414,7 @@ redis_bytes(size_t *len)
 	const char *pw = getenv("PINGPONG_REDIS_PASSWORD");
 	make_config(&cfg);
 	struct timeval tv = { 2, 0 };
-	redisContext *c = cfg.redis.unix_path[0] ? redisConnectUnixWithTimeout(cfg.redis.unix_path, tv) : redisConnectWithTimeout(cfg.redis.host, (int)cfg.redis.port, tv);
+	redisContext *c = cfg.redis.unix_path[0] ? redisConnectUnixWithTimeout(cfg.redis.unix_path, tv) : redisConnectWithTimeout(cfg.redis.seed[0].host, (int)cfg.redis.seed[0].port, tv);
 	ck_assert_msg(c && !c->err, "connect to PP_TEST_REDIS_URL: %s", c ? c->errstr : "no memory");
 	if (pw && cfg.redis.user[0])
 		freeReplyObject(redisCommand(c, "AUTH %s %s", cfg.redis.user, pw));
