@@ -108,16 +108,15 @@ START_TEST(test_sweep_to_the_last_entry)
 	char key[32];
 	int rc = PP_STORE_OK, n;
 
-	/* One admission per ms: the global window grows a bucket each time, so
-	 * the admission that finds the map full is the one that cannot place
-	 * that multi-page record, while the sweep needs only single pages. */
+	/* One admission per ms, a new key each, until the map is full (about
+	 * 13 000 fit in 1 MiB): every key window is still live then. */
 	make_config(&cfg, 1 << 20);
-	cfg.policy.per_key = (struct pp_limit){ 1, 10000 };
+	cfg.policy.per_key = (struct pp_limit){ 1, 40000 };
 	cfg.policy.global = (struct pp_limit){ 1000000, 60000 };
 	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
 	ls.clock = fake_clock;
 	fake_ms = 1700000000000LL;
-	for (n = 0; n < 9000; n++, fake_ms++) {
+	for (n = 0; n < 30000; n++, fake_ms++) {
 		int len = snprintf(key, sizeof(key), "fill-%d", n);
 		if ((rc = pp_store_hit(&ls, key, (size_t)len, &cfg.policy, &d)) != PP_STORE_OK)
 			break;
@@ -127,7 +126,7 @@ START_TEST(test_sweep_to_the_last_entry)
 	ck_assert_int_gt(n, 1000);
 	/* Every key window has expired now (not the global one). The next
 	 * admission finds the map full, sweeps, and gets in. */
-	fake_ms += 11000;
+	fake_ms += 41000;
 	capture_begin();
 	rc = pp_store_hit(&ls, "after", 5, &cfg.policy, &d);
 	char *log = capture_end();
