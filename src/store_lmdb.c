@@ -134,15 +134,14 @@ headroom(struct lmdb_store *s)
  * now's slot record; every slot record is read when the answer lies
  * between the three read first. *made_new: now's slot record is new. */
 static int
-admit_decide(struct lmdb_store *s, MDB_txn *txn, struct pp_window *kw,
+admit_decide(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *gc, struct pp_window *kw,
              const struct pp_policy *p, int64_t now, uint32_t *ng, int *folded,
              int *made_new, struct pp_decision *out)
 {
 	int rc, lrc, all = 0;
 	for (;;) {
 		*ng = 0;
-		if (p->global.limit != PP_LIMIT_OFF &&
-		    (rc = pp_lmdb_gather_for_admit(s, txn, &p->global, now, all, ng, folded)))
+		if (gc && (rc = pp_lmdb_gather_for_admit(s, txn, gc, &p->global, now, all, ng, folded)))
 			return rc;
 		*made_new = *ng && s->segs[*ng - 1].count == 0;
 		lrc = pp_limiter_admit_slots(kw, s->segs, *ng, p, now, out);
@@ -158,9 +157,9 @@ admit_decide(struct lmdb_store *s, MDB_txn *txn, struct pp_window *kw,
 /* Writes what the limiter decided: the key's window (deleted when empty),
  * now's slot record on an admission, and now and then a sweep. */
 static int
-admit_write(struct lmdb_store *s, MDB_txn *txn, MDB_val *kk, const struct pp_window *kw,
-            const struct pp_policy *p, int64_t now, uint32_t ng, int made_new,
-            const struct pp_decision *out)
+admit_write(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *gc, MDB_val *kk,
+            const struct pp_window *kw, const struct pp_policy *p, int64_t now, uint32_t ng,
+            int made_new, const struct pp_decision *out)
 {
 	int rc;
 	if (kw->n == 0) { /* refused on the global limit alone: the key keeps no record */
@@ -172,8 +171,7 @@ admit_write(struct lmdb_store *s, MDB_txn *txn, MDB_val *kk, const struct pp_win
 	}
 	if (!out->admit)
 		return 0;
-	if (p->global.limit != PP_LIMIT_OFF &&
-	    (rc = pp_lmdb_slot_put(s, txn, ng - 1, &p->global, now, made_new)))
+	if (gc && (rc = pp_lmdb_slot_put(s, txn, gc, ng - 1, &p->global, now, made_new)))
 		return rc;
 	return pp_lmdb_sweep_some(s, txn, &p->per_key, now);
 }
@@ -184,6 +182,7 @@ write_admit(struct lmdb_store *s, MDB_val *kk, const struct pp_policy *p,
 {
 	struct pp_window kw = { s->kbuf, 0, s->kcap };
 	MDB_txn *txn;
+	MDB_cursor *gc = NULL; /* the global window's: read, then written in place */
 	uint32_t ng = 0;
 	int folded = 0, made_new = 0;
 	int rc = headroom(s);
@@ -191,19 +190,22 @@ write_admit(struct lmdb_store *s, MDB_val *kk, const struct pp_policy *p,
 		rc = pp_lmdb_begin_write(s, &txn);
 	if (rc)
 		return rc;
+	/* A write transaction's cursor closes when it ends (lmdb.h). */
+	if (p->global.limit != PP_LIMIT_OFF && (rc = mdb_cursor_open(txn, s->global, &gc)))
+		goto fail;
 	/* Read under the write lock, so recorded times follow commit order: a
 	 * time read before waiting for the lock would be older than what other
 	 * workers committed meanwhile, and clamping to it would let them expire
 	 * early. */
 	int64_t now = clock();
 	if ((rc = load(txn, s->windows, kk, &kw)) ||
-	    (rc = admit_decide(s, txn, &kw, p, now, &ng, &folded, &made_new, out)))
+	    (rc = admit_decide(s, txn, gc, &kw, p, now, &ng, &folded, &made_new, out)))
 		goto fail;
 	/* Refused after all (another worker took the last unit since the
 	 * snapshot): nothing to record unless stepped-back times need clamping. */
 	if (!out->admit && !out->rewrite && !folded)
 		goto fail;
-	if ((rc = admit_write(s, txn, kk, &kw, p, now, ng, made_new, out)))
+	if ((rc = admit_write(s, txn, gc, kk, &kw, p, now, ng, made_new, out)))
 		goto fail;
 	return mdb_txn_commit(txn);
 fail:

@@ -93,16 +93,18 @@ int pp_lmdb_slots_room(struct lmdb_store *s, uint32_t n);
  * from the first live on (all = 1). Leaves one more seg of room. */
 int pp_lmdb_gather(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
                    int all, uint32_t *ng);
-/* For an admission at now: the records as pp_lmdb_gather reads them, times
- * after now (a clock stepped back) folded into now first (all = 0 only;
- * *folded: any were), and s->segs[*ng - 1] the writable record of now's
- * slot. */
-int pp_lmdb_gather_for_admit(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l,
-                             int64_t now, int all, uint32_t *ng, int *folded);
-/* Writes s->segs[i] back; made_new: it is a new record (expired ones are
- * then dropped). */
-int pp_lmdb_slot_put(struct lmdb_store *s, MDB_txn *txn, uint32_t i, const struct pp_limit *l,
-                     int64_t now, int made_new);
+/* For an admission at now, through c (a cursor on s->global in txn): the
+ * records as pp_lmdb_gather reads them, times after now (a clock stepped
+ * back) folded into now first (all = 0 only; *folded: any were), and
+ * s->segs[*ng - 1] the writable record of now's slot. */
+int pp_lmdb_gather_for_admit(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *c,
+                             const struct pp_limit *l, int64_t now, int all, uint32_t *ng,
+                             int *folded);
+/* Writes s->segs[i] back through c, the cursor pp_lmdb_gather_for_admit
+ * read with; made_new: it is a new record (expired ones are then
+ * dropped). */
+int pp_lmdb_slot_put(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *c, uint32_t i,
+                     const struct pp_limit *l, int64_t now, int made_new);
 
 /* ---- store_lmdb_sweep.c: reclaiming expired key windows ---- */
 /* Called once per admission, in its transaction: every SWEEP_EVERY

@@ -87,19 +87,16 @@ gather_all(struct lmdb_store *s, MDB_cursor *c, const unsigned char kb[8], uint3
 	return rc;
 }
 
-int
-pp_lmdb_gather(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
-               int all, uint32_t *ng)
+/* pp_lmdb_gather with a cursor on the global database. */
+static int
+gather_in(struct lmdb_store *s, MDB_cursor *c, const struct pp_limit *l, int64_t now, int all,
+          uint32_t *ng)
 {
-	MDB_cursor *c;
 	MDB_val k, v;
 	unsigned char kb[8];
 	uint32_t n = 0;
 	int rc;
 
-	*ng = 0;
-	if ((rc = mdb_cursor_open(txn, s->global, &c)))
-		return rc;
 	pp_lmdb_be_put(kb, (uint64_t)pp_slot_first_live(l, now), 8);
 	k.mv_size = 8;
 	k.mv_data = kb;
@@ -114,10 +111,22 @@ pp_lmdb_gather(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l, int
 		    (rc = mdb_cursor_get(c, &k, &v, MDB_LAST)) == 0)
 			rc = slot_read(s, n++, &k, &v);
 	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	mdb_cursor_close(c);
 	*ng = n;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+pp_lmdb_gather(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l, int64_t now,
+               int all, uint32_t *ng)
+{
+	MDB_cursor *c;
+	int rc;
+
+	*ng = 0;
+	if ((rc = mdb_cursor_open(txn, s->global, &c)))
+		return rc;
+	rc = gather_in(s, c, l, now, all, ng);
+	mdb_cursor_close(c);
 	return rc;
 }
 
@@ -157,23 +166,40 @@ slot_reclaim(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l, int64
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int
-pp_lmdb_slot_put(struct lmdb_store *s, MDB_txn *txn, uint32_t i, const struct pp_limit *l,
-                 int64_t now, int made_new)
+/* Writes s->segs[i] at the cursor's database: through c in place when c
+ * is on its record (an admission's cursor, left on the newest record),
+ * appended when it is new (it is the newest slot), else by key. */
+static int
+slot_write(struct lmdb_store *s, MDB_cursor *c, uint32_t i, int made_new)
 {
 	const struct pp_slot *seg = &s->segs[i];
 	unsigned char kb[8];
 	struct slot_head h = { seg->before, seg->count };
 	size_t bytes = seg->w.n * sizeof(struct pp_bucket);
-	MDB_val k = { 8, kb }, v = { sizeof(h) + bytes, NULL };
+	MDB_val k = { 8, kb }, v = { sizeof(h) + bytes, NULL }, ck, cv;
+	unsigned flags = MDB_RESERVE | (made_new ? MDB_APPEND : 0);
 	int rc;
 
 	pp_lmdb_be_put(kb, (uint64_t)seg->id, 8);
-	if ((rc = mdb_put(txn, s->global, &k, &v, MDB_RESERVE)))
+	if (!made_new && mdb_cursor_get(c, &ck, &cv, MDB_GET_CURRENT) == 0 && ck.mv_size == 8 &&
+	    memcmp(ck.mv_data, kb, 8) == 0)
+		flags |= MDB_CURRENT;
+	rc = mdb_cursor_put(c, &k, &v, flags);
+	if (rc == MDB_KEYEXIST) /* not after every record after all */
+		rc = mdb_cursor_put(c, &k, &v, MDB_RESERVE);
+	if (rc)
 		return rc;
 	memcpy(v.mv_data, &h, sizeof(h));
 	memcpy((char *)v.mv_data + sizeof(h), seg->w.b, bytes);
-	return made_new ? slot_reclaim(s, txn, l, now) : 0;
+	return 0;
+}
+
+int
+pp_lmdb_slot_put(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *c, uint32_t i,
+                 const struct pp_limit *l, int64_t now, int made_new)
+{
+	int rc = slot_write(s, c, i, made_new);
+	return rc == 0 && made_new ? slot_reclaim(s, txn, l, now) : rc;
 }
 
 /* Moves the buckets of r at or before now into cur (now's slot); returns
@@ -258,20 +284,25 @@ slot_fold_future(struct lmdb_store *s, MDB_txn *txn, int64_t now, int *folded)
 		return 0;
 	fold_into(cur, later, now);
 	*folded = 1;
-	return pp_lmdb_slot_put(s, txn, 0, NULL, now, 0);
+	if ((rc = mdb_cursor_open(txn, s->global, &c)))
+		return rc;
+	rc = slot_write(s, c, 0, 0);
+	mdb_cursor_close(c);
+	return rc;
 }
 
 int
-pp_lmdb_gather_for_admit(struct lmdb_store *s, MDB_txn *txn, const struct pp_limit *l,
-                         int64_t now, int all, uint32_t *ng, int *folded)
+pp_lmdb_gather_for_admit(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *c,
+                         const struct pp_limit *l, int64_t now, int all, uint32_t *ng,
+                         int *folded)
 {
-	int rc = pp_lmdb_gather(s, txn, l, now, all, ng);
+	int rc = gather_in(s, c, l, now, all, ng);
 	if (rc)
 		return rc;
 	const struct pp_slot *nw = *ng ? &s->segs[*ng - 1] : NULL;
 	if (!all && nw && (nw->id > pp_slot_of(now) || (nw->w.n && nw->w.b[nw->w.n - 1].t_ms > now))) {
 		if ((rc = slot_fold_future(s, txn, now, folded)) ||
-		    (rc = pp_lmdb_gather(s, txn, l, now, 0, ng)))
+		    (rc = gather_in(s, c, l, now, 0, ng)))
 			return rc;
 	}
 	slot_current(s, ng, now);

@@ -424,6 +424,38 @@ START_TEST(test_global_slots_clock_stepped_back)
 }
 END_TEST
 
+/* Storage stays bounded without an expiry index: a distinct key a ms for
+ * 20 windows of 100 ms. About 100 windows are live at any time; every
+ * admission adds one, so with no reclaiming 2 000 would be stored. The
+ * shared sweep visits 4 windows per admission, so at most about a quarter
+ * of what is stored has expired (store_lmdb_sweep.c); 250 allows for the
+ * live ones, the sweep's bound and slack. */
+START_TEST(test_sweep_keeps_storage_bounded)
+{
+	struct pp_config cfg;
+	struct pp_store ls;
+	struct pp_decision d;
+	char key[32];
+	int n, len;
+
+	make_config(&cfg, 16 << 20);
+	cfg.policy.per_key = (struct pp_limit){ 1, 100 };
+	cfg.policy.global = (struct pp_limit){ 1000, 100 };
+	ck_assert_int_eq(pp_store_open(&ls, &cfg), PP_STORE_OK);
+	ls.clock = fake_clock;
+	fake_ms = 1700000000000LL;
+	for (n = 0; n < 2000; n++, fake_ms++) {
+		len = snprintf(key, sizeof(key), "bounded-%d", n);
+		ck_assert_int_eq(pp_store_hit(&ls, key, (size_t)len, &cfg.policy, &d), PP_STORE_OK);
+		ck_assert(d.admit);
+	}
+	pp_store_close(&ls);
+	size_t left = entries("windows");
+	fprintf(stderr, "# %zu windows stored of 2000 admitted\n", left);
+	ck_assert_msg(left >= 100 && left <= 250, "%zu windows stored of 2000 admitted, ~100 live", left);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -435,6 +467,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_sweep_to_the_last_entry);
+	tcase_add_test(tc, test_sweep_keeps_storage_bounded);
 	tcase_add_test(tc, test_other_layout_secret);
 	tcase_add_test(tc, test_other_format_number);
 	tcase_add_test(tc, test_unstamped_same_layout_opens);
