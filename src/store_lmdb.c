@@ -2,8 +2,9 @@
  * A refusal is decided from a reused read-only snapshot; an admission is one
  * short write transaction: get -> limiter -> put -> commit, atomic across
  * every worker on the host. The rest of the store: store_lmdb_env.c (the
- * environment), _open.c, _slots.c (the global window), _sweep.c (reclaiming
- * expired windows), _ctl.c (pingpongctl's calls); store_lmdb.h joins them. */
+ * environment), _open.c, _files.c (the files beside it), _size.c (the map's
+ * size), _slots.c (the global window), _sweep.c (reclaiming expired
+ * windows), _ctl.c (pingpongctl's calls); store_lmdb.h joins them. */
 #include <errno.h>
 #include <string.h>
 

@@ -80,8 +80,11 @@ int pp_lmdb_renew_read(struct lmdb_store *s);
 void pp_lmdb_clear_stale_readers(struct lmdb_store *s, const char *why);
 /* Pages on LMDB's free list, read in txn. */
 int pp_lmdb_free_pages(MDB_txn *txn, uint64_t *out);
+/* Big-endian n-byte integers: LMDB sorts keys bytewise, so slot records
+ * sort by id. */
 uint64_t pp_lmdb_be_get(const unsigned char *b, int n);
 void pp_lmdb_be_put(unsigned char *out, uint64_t u, int n);
+/* The backend's probe and close (struct pp_store_ops). */
 int pp_lmdb_probe(void *be);
 void pp_lmdb_close(void *be);
 
