@@ -155,8 +155,20 @@ admit_decide(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *gc, struct pp_windo
 	return 0;
 }
 
-/* Writes what the limiter decided: the key's window (deleted when empty),
- * now's slot record on an admission, and now and then a sweep. */
+/* Records an admission beyond the key's window: now's slot record, and now
+ * and then a sweep. */
+static int
+admit_record(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *gc, const struct pp_policy *p,
+             int64_t now, uint32_t ng, int made_new)
+{
+	int rc;
+	if (gc && (rc = pp_lmdb_slot_put(s, txn, gc, ng - 1, &p->global, now, made_new)))
+		return rc;
+	return pp_lmdb_sweep_some(s, txn, &p->per_key, now);
+}
+
+/* Writes what the limiter decided: the key's window (deleted when empty)
+ * and, on an admission, the rest. */
 static int
 admit_write(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *gc, MDB_val *kk,
             const struct pp_window *kw, const struct pp_policy *p, int64_t now, uint32_t ng,
@@ -170,11 +182,35 @@ admit_write(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *gc, MDB_val *kk,
 	} else if ((rc = save(txn, s->windows, kk, kw))) {
 		return rc;
 	}
-	if (!out->admit)
-		return 0;
-	if (gc && (rc = pp_lmdb_slot_put(s, txn, gc, ng - 1, &p->global, now, made_new)))
+	return out->admit ? admit_record(s, txn, gc, p, now, ng, made_new) : 0;
+}
+
+/* admit_new_key: the key had a window after all; nothing was written. */
+#define KEY_NOT_NEW (-1)
+
+/* The admit path's usual request, a key with no window yet, without
+ * reading the key first: decided with an empty window, and on admission
+ * the new window is written with MDB_NOOVERWRITE, which writes nothing
+ * and says MDB_KEYEXIST if the key had a window after all. Returns 0
+ * (admitted and recorded), KEY_NOT_NEW (refused, or the key not new:
+ * nothing of the key's or the global window written but a fold; decide
+ * the usual way), or an LMDB code. */
+static int
+admit_new_key(struct lmdb_store *s, MDB_txn *txn, MDB_cursor *gc, MDB_val *kk,
+              const struct pp_policy *p, int64_t now, int *folded, struct pp_decision *out)
+{
+	struct pp_window kw = { s->kbuf, 0, s->kcap };
+	uint32_t ng = 0;
+	int made_new = 0;
+	int rc = admit_decide(s, txn, gc, &kw, p, now, &ng, folded, &made_new, out);
+	if (rc)
 		return rc;
-	return pp_lmdb_sweep_some(s, txn, &p->per_key, now);
+	if (!out->admit)
+		return KEY_NOT_NEW;
+	MDB_val v = { kw.n * sizeof(struct pp_bucket), kw.b };
+	if ((rc = mdb_put(txn, s->windows, kk, &v, MDB_NOOVERWRITE)))
+		return rc == MDB_KEYEXIST ? KEY_NOT_NEW : rc;
+	return admit_record(s, txn, gc, p, now, ng, made_new);
 }
 
 static int
@@ -199,6 +235,12 @@ write_admit(struct lmdb_store *s, MDB_val *kk, const struct pp_policy *p,
 	 * workers committed meanwhile, and clamping to it would let them expire
 	 * early. */
 	int64_t now = clock();
+	/* After an admission the next key is likely new too (lmdb_hit). */
+	if (s->admitting && (rc = admit_new_key(s, txn, gc, kk, p, now, &folded, out)) != KEY_NOT_NEW) {
+		if (rc)
+			goto fail;
+		return mdb_txn_commit(txn);
+	}
 	if ((rc = load(txn, s->windows, kk, &kw)) ||
 	    (rc = admit_decide(s, txn, gc, &kw, p, now, &ng, &folded, &made_new, out)))
 		goto fail;

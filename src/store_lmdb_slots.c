@@ -173,18 +173,22 @@ static int
 slot_write(struct lmdb_store *s, MDB_cursor *c, uint32_t i, int made_new)
 {
 	const struct pp_slot *seg = &s->segs[i];
-	unsigned char kb[8];
+	unsigned char kb[8], buf[sizeof(struct slot_head) + SLOT_CAP * sizeof(struct pp_bucket)];
 	struct slot_head h = { seg->before, seg->count };
 	size_t bytes = seg->w.n * sizeof(struct pp_bucket);
 	MDB_val k = { 8, kb }, v = { sizeof(h) + bytes, NULL }, ck, cv;
-	unsigned flags = MDB_RESERVE | (made_new ? MDB_APPEND : 0);
 	int rc;
 
 	pp_lmdb_be_put(kb, (uint64_t)seg->id, 8);
 	if (!made_new && mdb_cursor_get(c, &ck, &cv, MDB_GET_CURRENT) == 0 && ck.mv_size == 8 &&
-	    memcmp(ck.mv_data, kb, 8) == 0)
-		flags |= MDB_CURRENT;
-	rc = mdb_cursor_put(c, &k, &v, flags);
+	    memcmp(ck.mv_data, kb, 8) == 0) {
+		/* Exactly MDB_CURRENT (no other flag) skips LMDB's search. */
+		memcpy(buf, &h, sizeof(h));
+		memcpy(buf + sizeof(h), seg->w.b, bytes);
+		v.mv_data = buf;
+		return mdb_cursor_put(c, &k, &v, MDB_CURRENT);
+	}
+	rc = mdb_cursor_put(c, &k, &v, MDB_RESERVE | (made_new ? MDB_APPEND : 0));
 	if (rc == MDB_KEYEXIST) /* not after every record after all */
 		rc = mdb_cursor_put(c, &k, &v, MDB_RESERVE);
 	if (rc)

@@ -453,6 +453,43 @@ START_TEST(test_sweep_keeps_storage_bounded)
 }
 END_TEST
 
+/* After an admission the store decides the next request as if its key
+ * were new and writes the window only if it was (MDB_NOOVERWRITE): a key
+ * that has a window must still be decided on it, and keep it. */
+START_TEST(test_after_an_admission_old_keys_count)
+{
+	struct pp_config cfg;
+	struct pp_store ls;
+	struct pp_decision d;
+
+	open_at(&ls, &cfg, 16 << 20, (struct pp_limit){ 2, 1000 }, (struct pp_limit){ 1000, 1000 },
+	        1700000000000LL);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pp_store_hit(&ls, "old", 3, &cfg.policy, &d), PP_STORE_OK);
+		ck_assert(d.admit);
+		ck_assert_uint_eq(d.key.used, (uint32_t)i + 1);
+		fake_ms += 10;
+	}
+	/* Right after an admission: refused on the window the key has. */
+	ck_assert_int_eq(pp_store_hit(&ls, "old", 3, &cfg.policy, &d), PP_STORE_OK);
+	ck_assert(!d.admit);
+	ck_assert_int_eq(d.refused_by, PP_LIMIT_KEY);
+	ck_assert_int_eq(pp_store_hit(&ls, "new", 3, &cfg.policy, &d), PP_STORE_OK);
+	ck_assert(d.admit);
+	ck_assert_uint_eq(d.key.used, 1);
+	ck_assert_uint_eq(d.global.used, 3);
+	/* Admitted once more, on its window: the second slot frees at 1 010. */
+	fake_ms = 1700000000000LL + 1000;
+	ck_assert_int_eq(pp_store_hit(&ls, "old", 3, &cfg.policy, &d), PP_STORE_OK);
+	ck_assert(d.admit);
+	ck_assert_uint_eq(d.key.used, 2);
+	ck_assert_int_eq(pp_store_hit(&ls, "old", 3, &cfg.policy, &d), PP_STORE_OK);
+	ck_assert(!d.admit);
+	ck_assert_int_eq(d.retry_ms, 10);
+	pp_store_close(&ls);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -465,6 +502,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_sweep_to_the_last_entry);
 	tcase_add_test(tc, test_sweep_keeps_storage_bounded);
+	tcase_add_test(tc, test_after_an_admission_old_keys_count);
 	tcase_add_loop_test(tc, test_other_layout, 0,
 	                    (int)(sizeof(other_layouts) / sizeof(other_layouts[0])));
 	tcase_add_test(tc, test_unstamped_same_layout_opens);
