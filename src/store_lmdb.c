@@ -260,8 +260,9 @@ fail:
  * limit, many keys): it is decided in the write transaction straight away,
  * not first in the snapshot, which would read the same records twice.
  * After a refusal refusals are likely (a flood): they are decided in the
- * snapshot, taking no lock. Either way the write transaction decides
- * again, so this changes the cost of a decision, never the decision. */
+ * snapshot, taking no lock. Whatever the snapshot says, an admission is
+ * decided in the write transaction, so this changes the cost of a
+ * decision, never the decision. */
 static int
 lmdb_hit(void *be, const struct pp_keyid *id, const struct pp_policy *p,
          pp_clock_fn clock, struct pp_decision *out)
