@@ -9,7 +9,10 @@ libpingpong_a_SOURCES = \
 	src/validate.c src/validate.h \
 	src/response.c src/response.h \
 	src/request.c src/request.h \
-	src/store.c src/store.h src/store_lmdb.c \
+	src/store.c src/store.h src/store_lmdb.c src/store_lmdb.h \
+	src/store_lmdb_env.c src/store_lmdb_open.c src/store_lmdb_files.c \
+	src/store_lmdb_size.c src/store_lmdb_slots.c src/store_lmdb_sweep.c \
+	src/store_lmdb_ctl.c \
 	src/metrics.c src/metrics.h \
 	src/handler.c src/handler.h
 libpingpong_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LMDB_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS)
