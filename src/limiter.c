@@ -102,8 +102,13 @@ settle(struct pp_decision *out)
 {
 	out->admit = !out->key.full && !out->global.full;
 	out->refused_by = PP_LIMIT_NONE;
-	if (out->admit)
-		return;
+	if (!out->admit)
+		pp_limiter_blame(out);
+}
+
+void
+pp_limiter_blame(struct pp_decision *out)
+{
 	if (out->key.full && (!out->global.full || out->key.retry_ms >= out->global.retry_ms)) {
 		out->refused_by = PP_LIMIT_KEY;
 		out->throttle_age_ms = out->key.age_ms;

@@ -76,6 +76,12 @@ void pp_limiter_decide(const struct pp_window *key, const struct pp_window *glob
                        const struct pp_policy *p, int64_t now_ms,
                        struct pp_decision *out);
 
+/* For a refusal whose window states are known (out->key, out->global, at
+ * least one full): names the limit that frees last (ties: per-key), its
+ * throttle age, and the wait until both have room. The one rule for every
+ * backend: the Redis script reports states and this blames. */
+void pp_limiter_blame(struct pp_decision *out);
+
 /* Records an admission at now_ms: drops expired buckets, clamps future ones to
  * now, appends (or merges into) the newest bucket. Returns 0, or -1 when
  * w->cap is too small (w is then unchanged). cap >= pp_limiter_cap(l) always

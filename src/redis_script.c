@@ -66,16 +66,7 @@ pp_redis_script_result(const redisReply *r, const struct pp_policy *p,
 	if (!out->key.full && !out->global.full)
 		return -1; /* a refusal with room: not our script's answer */
 	/* pp_limiter_decide()'s rule: the limit that frees last (ties: per-key). */
-	if (out->key.full && (!out->global.full || out->key.retry_ms >= out->global.retry_ms)) {
-		out->refused_by = PP_LIMIT_KEY;
-		out->throttle_age_ms = out->key.age_ms;
-	} else {
-		out->refused_by = PP_LIMIT_GLOBAL;
-		out->throttle_age_ms = out->global.age_ms;
-	}
-	out->retry_ms = out->key.retry_ms > out->global.retry_ms ?
-	                        out->key.retry_ms :
-	                        out->global.retry_ms;
+	pp_limiter_blame(out);
 	return 0;
 }
 
