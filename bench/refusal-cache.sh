@@ -65,7 +65,7 @@ f=$(med floor 1)
 declare -A label=([floor]="bare libfcgi responder (floor)" [limitreq]="nginx limit_req, one key"
 	[pingpong]="pingpong" [cached]="pingpong + nginx refusal cache")
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
-	"$ROUNDS rounds x ${SECS} s alternated, wrk -t1 -c$CONNS, $WORKERS workers per group; medians:"
+	"$ROUNDS rounds x ${SECS} s alternated, wrk -t1 -c$CONNS, $WORKERS workers per group, nginx worker_processes ${PP_NGINX_PROCS:-1} (PP_NGINX_PROCS); medians:"
 echo
 echo "| variant (one-key flood) | req/s | × floor | p99 ms |"
 echo "|---|---:|---:|---:|"

@@ -264,7 +264,7 @@ mkdir -p "$(dirname "$OUT")"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $($PP_NGINX -v 2>&1 | sed 's/.*: //'),"
 	echo "load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the host skews the medians),"
-	echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds x ${SECS} s per variant alternated, $WORKERS FastCGI workers per group; medians."
+	echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds x ${SECS} s per variant alternated, $WORKERS FastCGI workers per group, nginx worker_processes ${PP_NGINX_PROCS:-1} (PP_NGINX_PROCS); medians."
 	echo
 	echo "| variant | req/s | × floor | p50 ms | p99 ms | p99 × floor | non-2xx |"
 	echo "|---|---:|---:|---:|---:|---:|---:|"
