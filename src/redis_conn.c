@@ -48,12 +48,6 @@ pp_redis_conn_close(struct pp_redis_conn *rc)
 	sodium_memzero(rc->t.password, sizeof(rc->t.password));
 }
 
-bool
-pp_redis_up(const struct pp_redis_conn *rc)
-{
-	return !rc->lost;
-}
-
 void
 pp_redis_fail(struct pp_redis_conn *rc, const char *why)
 {

@@ -84,9 +84,6 @@ int pp_redis_command(struct pp_redis_conn *rc, int argc, const char **argv,
  * logs it, frees the context, holds off. */
 void pp_redis_fail(struct pp_redis_conn *rc, const char *why);
 
-/* Whether the last attempt succeeded (pingpong_store_up). */
-bool pp_redis_up(const struct pp_redis_conn *rc);
-
 /* Parses "host:port" (as MOVED/ASK name it) into host and port. Returns 0 or -1. */
 int pp_redis_parse_node(const char *s, char *host, size_t hostlen, int *port);
 
