@@ -222,16 +222,8 @@ pp_rcache_get(struct pp_rcache *c, const unsigned char id[16], const struct pp_p
 			out->key.remaining = p->per_key.limit;
 		}
 	}
-	/* pp_limiter_decide()'s rule: the limit that frees last (ties: per-key). */
-	if (k && (!g || out->key.retry_ms >= out->global.retry_ms)) {
-		out->refused_by = PP_LIMIT_KEY;
-		out->throttle_age_ms = out->key.age_ms;
-	} else {
-		out->refused_by = PP_LIMIT_GLOBAL;
-		out->throttle_age_ms = out->global.age_ms;
-	}
-	out->retry_ms = out->key.retry_ms > out->global.retry_ms ? out->key.retry_ms :
-	                                                           out->global.retry_ms;
+	/* full_state marked the cached windows full: the one blame rule. */
+	pp_limiter_blame(out);
 	return true;
 }
 
